@@ -1,0 +1,1 @@
+//! Boards: transports (serial raw REPL, USB mass storage) behind one trait.

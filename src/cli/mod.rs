@@ -1,0 +1,94 @@
+//! Command-line front end (clap derive). Each subcommand lives in its own file with an `Args`
+//! struct and a `run` method; this file only dispatches and maps results to exit codes:
+//! 0 success, 1 the command ran and found problems (violations, failed tests), 2 an error kept it
+//! from running (bad arguments, missing input, I/O).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit status of a subcommand that ran to completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is fine (exit 0).
+    Ok,
+    /// The command ran and found problems (exit 1).
+    Problems,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// CPython 3.4.9 source: a folder (the tree or its `Lib/`), a `.tar.xz` or a `.tgz`.
+    /// Defaults to the user cache filled by `portlib upstream fetch`.
+    #[arg(long, global = true, env = "PORTLIB_CPYTHON", value_name = "PATH")]
+    pub cpython: Option<PathBuf>,
+
+    /// The portlib repository (the folder holding `patches/` and `lib-src/`).
+    /// Defaults to the nearest enclosing folder that has `patches/`.
+    #[arg(long, global = true, env = "PORTLIB_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl Global {
+    /// Whether to draw progress bars: only on a terminal and when not quiet.
+    #[allow(dead_code)]
+    pub fn show_progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portlib",
+    version,
+    about = "Port CPython 3.4's standard library to MicroPython and CircuitPython boards",
+    long_about = "portlib keeps a port of CPython 3.4.9's standard library as patches against the \
+pristine upstream, compiles it to MicroPython .mpy bytecode, deploys it to a board and runs \
+CPython's own tests there.\n\n\
+A typical session:\n  \
+portlib checkout fnmatch     # render work/fnmatch.py in the #/### convention\n  \
+$EDITOR work/fnmatch.py      # comment out upstream lines with '#', add lines ending in ' ###'\n  \
+portlib refresh fnmatch      # validate and write patches/fnmatch.py.diff\n  \
+portlib check                # every patch applies exactly and is canonical"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+/// Parse arguments, run the subcommand, and turn the result into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<Outcome> = match cli.command {};
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

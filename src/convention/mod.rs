@@ -1,0 +1,1 @@
+//! The `#`/`###` line convention (see README): rendering, alignment, validation and patches.

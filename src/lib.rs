@@ -1,0 +1,20 @@
+//! portlib: carry CPython 3.4's standard library to MicroPython and CircuitPython boards.
+//!
+//! The library does all the work; the `portlib` binary (src/main.rs, src/cli/) only parses
+//! arguments, draws progress and maps errors to exit codes. Modules:
+//!
+//! * [`convention`]: the `#`/`###` line convention, its alignment against upstream, and the
+//!   unified diffs in `patches/` (pure functions, no I/O).
+//! * [`upstream`]: finding, reading, fetching and verifying the CPython 3.4.9 `Lib/` tree.
+//! * [`workspace`]: the repository-level operations (checkout, refresh, port, check, status, strip).
+//! * [`mpy`]: the Python → `.mpy` v6.3 compiler and its disassembler (no I/O).
+//! * [`board`]: transports to a board (serial raw REPL, USB mass storage) behind a trait.
+#![warn(missing_docs)]
+
+pub mod board;
+pub mod convention;
+pub mod diag;
+pub mod fsutil;
+pub mod mpy;
+pub mod upstream;
+pub mod workspace;

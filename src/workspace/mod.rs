@@ -1,0 +1,1 @@
+//! Repository-level operations over `patches/`, `lib-src/` and the `work/` checkout.
