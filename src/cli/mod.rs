@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod upstream;
+
 /// Exit status of a subcommand that ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -67,12 +69,18 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Get CPython 3.4.9 (fetch it into the cache, or install a downloaded tarball), show which
+    /// source is used, and check that it reads.
+    Upstream(upstream::UpstreamArgs),
+}
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<Outcome> = match cli.command {};
+    let result: anyhow::Result<Outcome> = match cli.command {
+        Command::Upstream(args) => args.run(&cli.global),
+    };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
