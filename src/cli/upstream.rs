@@ -86,7 +86,7 @@ fn download(global: &Global, opts: &FetchOptions) -> anyhow::Result<PathBuf> {
     if !global.show_progress() {
         return Ok(upstream::fetch(opts, &mut |_, _| {})?);
     }
-    let bar = indicatif::ProgressBar::new(0);
+    let bar = indicatif::ProgressBar::no_length();
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",

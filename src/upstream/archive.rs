@@ -66,7 +66,10 @@ fn collect(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, Found> {
         let mut entry = entry.map_err(ArchiveProblem::Corrupt)?;
         let raw = entry.path_bytes().into_owned();
         let parts = entry_parts(&raw)?;
-        if !entry.header().entry_type().is_file() {
+        let kind = entry.header().entry_type();
+        // Symbolic links are skipped (CPython's Lib/ has none, and a link could point anywhere);
+        // hard links are kept because some tar tools store identical files that way.
+        if !(kind.is_file() || kind.is_hard_link()) {
             continue;
         }
         let Some((this_top, rel)) = split_lib(&parts) else {
@@ -86,10 +89,28 @@ fn collect(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, Found> {
         if rel.contains(&"__pycache__") {
             continue;
         }
-        let mut bytes = Vec::with_capacity(entry.size().min(MAX_RESERVE) as usize);
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(ArchiveProblem::Corrupt)?;
+        let bytes = if kind.is_hard_link() {
+            let target = entry
+                .link_name_bytes()
+                .map(|t| t.into_owned())
+                .unwrap_or_default();
+            match linked_file(&files, this_top, &target)? {
+                Some(bytes) => bytes,
+                None => {
+                    log::warn!(
+                        "skipping {}: hard link to a file not read before it",
+                        String::from_utf8_lossy(&raw)
+                    );
+                    continue;
+                }
+            }
+        } else {
+            let mut bytes = Vec::with_capacity(entry.size().min(MAX_RESERVE) as usize);
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(ArchiveProblem::Corrupt)?;
+            bytes
+        };
         // A name stored twice means the later copy wins, as when tar extracts it.
         files.insert(rel.join("/"), bytes);
     }
@@ -97,6 +118,20 @@ fn collect(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, Found> {
         return Err(Found::NoLib);
     }
     Ok(files)
+}
+
+/// Content of the earlier file a hard link names, if it is one of ours. Tar stores the target
+/// before any link to it, so one pass suffices.
+fn linked_file(
+    files: &BTreeMap<String, Vec<u8>>,
+    top: &str,
+    target: &[u8],
+) -> Result<Option<Vec<u8>>, ArchiveProblem> {
+    let parts = entry_parts(target)?;
+    Ok(match split_lib(&parts) {
+        Some((t, rel)) if t == top => files.get(&rel.join("/")).cloned(),
+        _ => None,
+    })
 }
 
 /// The entry name's components, without empty and `.` ones; refuses unsafe names.

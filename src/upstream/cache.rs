@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -169,6 +170,40 @@ pub(super) enum StageError {
     Write(PathBuf, io::Error),
 }
 
+/// Name prefix of the temp files `stage` writes.
+const PARTIAL_PREFIX: &str = ".portlib-partial-";
+
+/// Age after which a temp file is surely abandoned rather than another process's live download.
+const STALE_AFTER: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// Remove temp files left by a killed run (Ctrl-C ends the process before the temp file's
+/// destructor can delete it). Best effort: failing to tidy up must not fail the install.
+fn sweep_stale_partials(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(PARTIAL_PREFIX)
+        {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|age| age > STALE_AFTER) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => log::info!("removed stale {}", entry.path().display()),
+                Err(e) => log::warn!("cannot remove stale {}: {e}", entry.path().display()),
+            }
+        }
+    }
+}
+
 /// Stream `reader` into a new temp file in `dir` (created if needed), hashing on the way and
 /// reporting the running byte count. `fsutil::write_atomic` is not used because it needs the
 /// whole content in memory and would rename before we know the hash.
@@ -178,8 +213,9 @@ pub(super) fn stage(
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<Staged, StageError> {
     std::fs::create_dir_all(dir).map_err(|e| StageError::Write(dir.to_path_buf(), e))?;
+    sweep_stale_partials(dir);
     let mut file = tempfile::Builder::new()
-        .prefix(".portlib-partial-")
+        .prefix(PARTIAL_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| StageError::Write(dir.to_path_buf(), e))?;
     let mut hasher = Sha256::new();
@@ -300,6 +336,31 @@ mod tests {
             cached_tarball(tmp.path()),
             Some(dir.join("Python-3.4.9.tar.xz"))
         );
+    }
+
+    #[test]
+    fn stage_sweeps_only_stale_partials() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".portlib-partial-old");
+        let fresh = dir.path().join(".portlib-partial-fresh");
+        let other = dir.path().join("keep-me");
+        for p in [&old, &fresh, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - STALE_AFTER * 2;
+        for p in [&old, &other] {
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        let staged = stage(dir.path(), &mut &b""[..], &mut |_| {})
+            .unwrap_or_else(|_| panic!("stage failed"));
+        drop(staged);
+        assert!(!old.exists(), "stale partial kept");
+        assert!(fresh.exists() && other.exists(), "removed too much");
     }
 
     #[test]

@@ -127,6 +127,30 @@ fn archive_layouts_and_formats() {
     }
 }
 
+#[test]
+fn hard_links_to_earlier_lib_files_are_resolved() {
+    let mut owned = mini_release("top/");
+    owned.push((
+        "top/Lib/glob_copy.py".into(),
+        b"LINK:top/Lib/fnmatch.py".to_vec(),
+    ));
+    owned.push((
+        "top/Lib/dangling.py".into(),
+        b"LINK:top/Lib/later.py".to_vec(),
+    ));
+    owned.push(("top/Lib/outside.py".into(), b"LINK:top/README".to_vec()));
+    let up = open_bytes("links.tgz", &tgz(&entries(&owned))).unwrap();
+    assert_eq!(up.file("glob_copy.py"), up.file("fnmatch.py"));
+    assert!(up.file("glob_copy.py").is_some());
+    assert!(up.file("dangling.py").is_none() && up.file("outside.py").is_none());
+
+    owned.push(("top/Lib/evil.py".into(), b"LINK:top/Lib/../../x".to_vec()));
+    let problem = bad_archive(open_bytes("links.tgz", &tgz(&entries(&owned))));
+    assert!(
+        matches!(problem, ArchiveProblem::UnsafeEntry { ref entry } if entry == "top/Lib/../../x")
+    );
+}
+
 fn bad_archive(result: Result<Upstream, UpstreamError>) -> ArchiveProblem {
     match result {
         Err(UpstreamError::BadArchive { problem, .. }) => problem,

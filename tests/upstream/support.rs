@@ -27,26 +27,38 @@ pub fn shared_upstream() -> PathBuf {
 }
 
 /// One tar entry: name as stored (unchecked, so tests can build hostile archives) and content.
+/// Content starting with `LINK:` makes a hard link to the name that follows.
 pub type Entry<'a> = (&'a str, &'a [u8]);
 
-/// An uncompressed tar of regular files. Names are written raw into the header, bypassing the
+/// An uncompressed tar of regular files and hard links. Names are written raw into the header, bypassing the
 /// `tar` crate's own checks, so `..` and absolute names can be produced.
 pub fn tar(entries: &[Entry]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, data) in entries {
         let mut header = tar::Header::new_gnu();
-        let raw = &mut header.as_gnu_mut().expect("gnu header").name;
-        assert!(name.len() < raw.len(), "test entry name too long: {name}");
-        raw[..name.len()].copy_from_slice(name.as_bytes());
+        let gnu = header.as_gnu_mut().expect("gnu header");
+        put_name(&mut gnu.name, name);
+        let (kind, data) = match data.strip_prefix(b"LINK:") {
+            Some(target) => {
+                put_name(&mut gnu.linkname, std::str::from_utf8(target).unwrap());
+                (tar::EntryType::Link, &b""[..])
+            }
+            None => (tar::EntryType::Regular, *data),
+        };
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Regular);
+        header.set_entry_type(kind);
         header.set_cksum();
         builder
-            .append(&header, *data)
+            .append(&header, data)
             .expect("append to in-memory tar");
     }
     builder.into_inner().expect("finish in-memory tar")
+}
+
+fn put_name(field: &mut [u8], name: &str) {
+    assert!(name.len() < field.len(), "test entry name too long: {name}");
+    field[..name.len()].copy_from_slice(name.as_bytes());
 }
 
 /// `tar(entries)` compressed with gzip.
