@@ -10,6 +10,10 @@ fn portlib(cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portlib"));
     cmd.env("PORTLIB_CACHE", cache)
         .env_remove("PORTLIB_CPYTHON");
+    // The test server is local; a proxy from the caller's environment must not intercept it.
+    for proxy in ["http_proxy", "https_proxy", "all_proxy"] {
+        cmd.env_remove(proxy).env_remove(proxy.to_ascii_uppercase());
+    }
     cmd
 }
 
