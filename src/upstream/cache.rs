@@ -45,9 +45,10 @@ pub const OFFICIAL_TGZ: OfficialTarball = OfficialTarball {
 pub const OFFICIAL_TARBALLS: [OfficialTarball; 2] = [OFFICIAL_XZ, OFFICIAL_TGZ];
 
 impl OfficialTarball {
-    /// The pin a file or URL is expected to match, judged by its name: `.tgz`/`.tar.gz` the
-    /// gzip one, anything else the xz one.
+    /// The pin a file name or URL is expected to match, judged by how its name ends (query and
+    /// fragment ignored): `.tgz`/`.tar.gz` the gzip one, anything else the xz one.
     pub fn for_name(name: &str) -> &'static OfficialTarball {
+        let name = name.split(['?', '#']).next().unwrap_or(name);
         let lower = name.to_ascii_lowercase();
         if lower.ends_with(".tgz") || lower.ends_with(".tar.gz") {
             &OFFICIAL_TARBALLS[1]
@@ -292,6 +293,11 @@ mod tests {
             ("x.tar.gz", "Python-3.4.9.tgz"),
             ("x.tar.xz", "Python-3.4.9.tar.xz"),
             ("download", "Python-3.4.9.tar.xz"),
+            ("https://h/p/Python-3.4.9.tgz?x=1#y", "Python-3.4.9.tgz"),
+            (
+                "https://h/p/a.tgz/Python-3.4.9.tar.xz",
+                "Python-3.4.9.tar.xz",
+            ),
         ] {
             assert_eq!(OfficialTarball::for_name(name).file_name, pinned, "{name}");
         }
