@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod workspace;
+mod upstream;
 
 /// Exit status of a subcommand that ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,9 @@ enum Command {
     Status(workspace::StatusArgs),
     /// Write the effective sources (ported files + lib-src/) to a folder.
     Strip(workspace::StripArgs),
+    /// Get CPython 3.4.9 (fetch it into the cache, or install a downloaded tarball), show which
+    /// source is used, and check that it reads.
+    Upstream(upstream::UpstreamArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -95,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => a.run(g),
         Command::Status(a) => a.run(g),
         Command::Strip(a) => a.run(g),
+        Command::Upstream(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
