@@ -9,6 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod workspace;
+mod upstream;
+
 /// Exit status of a subcommand that ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -67,12 +70,37 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Render ported files in the #/### convention into work/ for editing.
+    Checkout(workspace::CheckoutArgs),
+    /// Validate edited files in work/ and rewrite their patches.
+    Refresh(workspace::RefreshArgs),
+    /// Start porting an upstream module (pin, empty patch, copy in work/).
+    Port(workspace::PortArgs),
+    /// Verify that every patch applies exactly, renders validly and is canonical.
+    Check(workspace::CheckArgs),
+    /// Per file: lines commented out, lines added, unrefreshed edits in work/.
+    Status(workspace::StatusArgs),
+    /// Write the effective sources (ported files + lib-src/) to a folder.
+    Strip(workspace::StripArgs),
+    /// Get CPython 3.4.9 (fetch it into the cache, or install a downloaded tarball), show which
+    /// source is used, and check that it reads.
+    Upstream(upstream::UpstreamArgs),
+}
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<Outcome> = match cli.command {};
+    let g = &cli.global;
+    let result: anyhow::Result<Outcome> = match cli.command {
+        Command::Checkout(a) => a.run(g),
+        Command::Refresh(a) => a.run(g),
+        Command::Port(a) => a.run(g),
+        Command::Check(a) => a.run(g),
+        Command::Status(a) => a.run(g),
+        Command::Strip(a) => a.run(g),
+        Command::Upstream(a) => a.run(g),
+    };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),

@@ -1,0 +1,97 @@
+//! `strip`: the effective sources of every ported file plus `lib-src/`, the compiler's input.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{io_err, pinned_upstream, Pins, Repo, WorkspaceError};
+use crate::convention;
+
+/// What `strip` wrote.
+#[derive(Debug, Default, Serialize)]
+pub struct StripReport {
+    /// Effective sources of ported upstream files.
+    pub ported: Vec<String>,
+    /// Modules copied from `lib-src/`.
+    pub lib_src: Vec<String>,
+}
+
+/// The effective sources, by path relative to `Lib/`, in memory.
+pub fn effective_sources(
+    repo: &Repo,
+    upstream: &crate::upstream::Upstream,
+) -> Result<Vec<(String, Vec<u8>)>, WorkspaceError> {
+    let pins = Pins::load(&repo.pins_path())?;
+    let lib_src = repo.lib_src()?;
+    let mut out = Vec::new();
+    for rel in repo.ported()? {
+        if lib_src.contains(&rel) {
+            return Err(WorkspaceError::LibSrcConflict { rel });
+        }
+        let up = pinned_upstream(upstream, &pins, &rel)?;
+        let patch_path = repo.patch_path(&rel);
+        let patch = std::fs::read(&patch_path).map_err(io_err(&patch_path))?;
+        out.push((rel, convention::apply_patch(&patch_path, up, &patch)?));
+    }
+    for rel in lib_src {
+        let path = repo.lib_src_dir().join(&rel);
+        out.push((rel, std::fs::read(&path).map_err(io_err(&path))?));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Write the effective sources into `out`, replacing it whole: the tree is built beside it and
+/// renamed into place, so an interrupted run never leaves a partial tree under that name.
+pub fn strip(
+    repo: &Repo,
+    upstream: &crate::upstream::Upstream,
+    out: &Path,
+) -> Result<StripReport, WorkspaceError> {
+    let sources = effective_sources(repo, upstream)?;
+    let lib_src = repo.lib_src()?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".portlib-strip-")
+        .tempdir_in(&parent)
+        .map_err(io_err(&parent))?;
+    let mut report = StripReport::default();
+    for (rel, bytes) in &sources {
+        let path = staging.path().join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        std::fs::write(&path, bytes).map_err(io_err(&path))?;
+        if lib_src.contains(rel) {
+            report.lib_src.push(rel.clone());
+        } else {
+            report.ported.push(rel.clone());
+        }
+    }
+    replace_dir(staging.keep(), out)?;
+    Ok(report)
+}
+
+/// Move `staged` to `target`, replacing whatever was there.
+fn replace_dir(staged: PathBuf, target: &Path) -> Result<(), WorkspaceError> {
+    if target.exists() {
+        let old = target.with_file_name(format!(
+            ".{}.old-{}",
+            target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        std::fs::rename(target, &old).map_err(io_err(target))?;
+        std::fs::rename(&staged, target).map_err(io_err(target))?;
+        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    } else {
+        std::fs::rename(&staged, target).map_err(io_err(target))?;
+    }
+    Ok(())
+}

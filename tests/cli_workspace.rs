@@ -1,0 +1,191 @@
+//! The patch workflow end to end through the binary, on a scratch repository and the real
+//! CPython 3.4.9 upstream: port, edit, refresh, check, status, checkout, strip, and the errors.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{portlib, text};
+
+const ZSUFFIX: &str = "    return res + '\\Z(?ms)'\n";
+
+fn scratch_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("patches")).unwrap();
+    dir
+}
+
+/// Port fnmatch and make the edit the real port makes.
+fn ported_fnmatch(dir: &Path) -> String {
+    let out = portlib(dir, &["port", "fnmatch"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let work = dir.join("work/fnmatch.py");
+    let original = fs::read_to_string(&work).unwrap();
+    assert!(original.contains(ZSUFFIX));
+    let edited = original.replace(
+        ZSUFFIX,
+        &format!("#{ZSUFFIX}    return res + '$'   ### MicroPython's re has no \\Z\n"),
+    );
+    fs::write(&work, &edited).unwrap();
+    edited
+}
+
+#[test]
+fn port_edit_refresh_check_checkout_round_trip() {
+    let repo = scratch_repo();
+    let dir = repo.path();
+    let edited = ported_fnmatch(dir);
+    assert_eq!(fs::read(dir.join("patches/fnmatch.py.diff")).unwrap(), b"");
+    let pins = fs::read_to_string(dir.join("patches/upstream.sha256")).unwrap();
+    assert!(pins.ends_with("  fnmatch.py\n"), "{pins}");
+
+    let out = portlib(dir, &["refresh", "fnmatch"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let patch = fs::read_to_string(dir.join("patches/fnmatch.py.diff")).unwrap();
+    assert!(
+        patch.contains("\n-    return res + '\\Z(?ms)'\n"),
+        "{patch}"
+    );
+    assert!(patch.contains("\n+    return res + '$'"), "{patch}");
+
+    let out = portlib(dir, &["check"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = portlib(dir, &["status"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("fnmatch.py"))
+        .expect("status row");
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[1..4], ["1", "1", "clean"], "{stdout}");
+
+    // Round trip: a fresh checkout renders exactly what was edited.
+    fs::remove_file(dir.join("work/fnmatch.py")).unwrap();
+    let out = portlib(dir, &["checkout", "fnmatch"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        fs::read_to_string(dir.join("work/fnmatch.py")).unwrap(),
+        edited
+    );
+
+    let out = portlib(dir, &["strip", "--out", "stripped"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let effective = fs::read_to_string(dir.join("stripped/fnmatch.py")).unwrap();
+    assert!(!effective.contains("\\Z(?ms)"));
+    assert!(effective.contains("    return res + '$'"));
+    assert!(!effective.contains("###"));
+}
+
+#[test]
+fn refresh_refuses_an_invalid_file_and_keeps_the_patch() {
+    let repo = scratch_repo();
+    let dir = repo.path();
+    ported_fnmatch(dir);
+    assert!(portlib(dir, &["refresh"]).status.success());
+    let before = fs::read(dir.join("patches/fnmatch.py.diff")).unwrap();
+
+    let work = dir.join("work/fnmatch.py");
+    let text_now = fs::read_to_string(&work).unwrap();
+    // Remove an upstream line and change another in place.
+    let broken = text_now
+        .replace("import functools\n", "")
+        .replace("    i, n = 0, len(pat)\n", "    i, n = 0, len(pat) + 0\n");
+    fs::write(&work, broken).unwrap();
+    let out = portlib(dir, &["refresh", "fnmatch"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("work/fnmatch.py:"), "{stderr}");
+    assert!(
+        stderr.matches("work/fnmatch.py:").count() >= 2,
+        "every violation is reported: {stderr}"
+    );
+    assert_eq!(
+        fs::read(dir.join("patches/fnmatch.py.diff")).unwrap(),
+        before
+    );
+
+    let out = portlib(dir, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("INVALID"),
+        "{}",
+        text(&out)
+    );
+    // checkout will not silently discard the edits...
+    let out = portlib(dir, &["checkout", "fnmatch"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not yet refreshed"),
+        "{}",
+        text(&out)
+    );
+    // ...unless told to.
+    assert!(portlib(dir, &["checkout", "--force", "fnmatch"])
+        .status
+        .success());
+}
+
+#[test]
+fn check_reports_nonsense_patches_and_pin_mismatches() {
+    let repo = scratch_repo();
+    let dir = repo.path();
+    ported_fnmatch(dir);
+    assert!(portlib(dir, &["refresh"]).status.success());
+
+    let patch_path = dir.join("patches/fnmatch.py.diff");
+    let good = fs::read_to_string(&patch_path).unwrap();
+    fs::write(&patch_path, good.replace("@@ -", "@@ -9")).unwrap();
+    let out = portlib(dir, &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("patches/fnmatch.py.diff"),
+        "{}",
+        text(&out)
+    );
+    fs::write(&patch_path, &good).unwrap();
+
+    let pins_path = dir.join("patches/upstream.sha256");
+    let pins = fs::read_to_string(&pins_path).unwrap();
+    fs::write(&pins_path, format!("{}{}", "0".repeat(64), &pins[64..])).unwrap();
+    let out = portlib(dir, &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Lib/fnmatch.py") && stderr.contains("pinned SHA-256"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_module_is_an_error_with_suggestions() {
+    let repo = scratch_repo();
+    let out = portlib(repo.path(), &["port", "fnmatc"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown module `fnmatc`") && stderr.contains("fnmatch"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn outside_a_repository_says_where_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portlib(dir.path(), &["status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no portlib repository"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// The repository's own patches are green.
+#[test]
+fn repository_check_is_green() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = portlib(root, &["--root", root.to_str().unwrap(), "check"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
