@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-mod workspace;
 mod upstream;
+mod workspace;
 
 /// Exit status of a subcommand that ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
