@@ -9,6 +9,8 @@
 //! * [`workspace`]: the repository-level operations (checkout, refresh, port, check, status, strip).
 //! * [`mpy`]: the Python → `.mpy` v6.3 compiler and its disassembler (no I/O).
 //! * [`board`]: transports to a board (serial raw REPL, USB mass storage) behind a trait.
+//! * [`testrun`]: test modules run one fresh VM each (host unix port or a board), with
+//!   regrtest-shaped, JUnit and JSON reports.
 #![warn(missing_docs)]
 
 pub mod board;
@@ -16,5 +18,6 @@ pub mod convention;
 pub mod diag;
 pub mod fsutil;
 pub mod mpy;
+pub mod testrun;
 pub mod upstream;
 pub mod workspace;
