@@ -189,10 +189,10 @@ impl Observer for Printer {
         self.line(&report::progress_line(index, total, failed, name));
     }
 
-    fn module_resumed(&mut self, index: usize, total: usize, result: &ModuleResult) {
+    fn module_resumed(&mut self, index: usize, total: usize, failed: usize, result: &ModuleResult) {
         let line = format!(
             "{} (resumed: {})",
-            report::progress_line(index, total, 0, &result.name),
+            report::progress_line(index, total, failed, &result.name),
             serde_json::to_value(result.status)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))

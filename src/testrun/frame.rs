@@ -424,3 +424,144 @@ fn decode_event(line: &[u8]) -> Result<Event, &'static str> {
         _ => return Err("unknown event name"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream with every awkward case: plain output, an event after a partial line, escapes,
+    /// CRLF line ends, a lookalike of the sentinel, a malformed event and a truncated one.
+    fn stream() -> Vec<u8> {
+        let mut s = Vec::new();
+        s.extend_from_slice(b"hello from the VM\n");
+        s.extend_from_slice(b"\x1e@portlib:start\ttest.t.C.test_a\n");
+        s.extend_from_slice(b"no newline\x1e@port almost\x1e");
+        s.extend_from_slice(b"\x1e@portlib:result\ttest.t.C.test_a\tfail\t12\tAssertionError\t");
+        s.extend_from_slice(b"Traceback\\n  tab\\there \\\\ \\x1e end\r\n");
+        s.extend_from_slice(b"\x1e@portlib:bogus\t1\n");
+        s.extend_from_slice(b"\x1e@portlib:done\t1\t5\t100\t-1\n");
+        s.extend_from_slice(b"\x1e@portlib:result\ttest.t.C.te");
+        s
+    }
+
+    fn expected() -> Vec<Item> {
+        vec![
+            Item::Output(b"hello from the VM\n".to_vec()),
+            Item::Event(Event::Start {
+                test: "test.t.C.test_a".into(),
+            }),
+            Item::Output(b"no newline\x1e@port almost\x1e".to_vec()),
+            Item::Event(Event::Result {
+                test: "test.t.C.test_a".into(),
+                status: CaseStatus::Fail,
+                ms: 12,
+                exc_type: "AssertionError".into(),
+                detail: "Traceback\n  tab\there \\ \x1e end".into(),
+            }),
+            Item::Malformed {
+                line: b"bogus\t1".to_vec(),
+                reason: "unknown event name",
+            },
+            Item::Event(Event::Done {
+                tests_run: 1,
+                ms: 5,
+                mem_alloc: 100,
+                mem_free: -1,
+            }),
+            Item::Truncated(b"\x1e@portlib:result\ttest.t.C.te".to_vec()),
+        ]
+    }
+
+    #[test]
+    fn whole_stream() {
+        assert_eq!(parse_all(&stream()), expected());
+    }
+
+    #[test]
+    fn split_at_every_position() {
+        let s = stream();
+        for cut in 0..=s.len() {
+            let mut p = FrameParser::new();
+            let mut items = p.feed(&s[..cut]);
+            items.extend(p.feed(&s[cut..]));
+            items.extend(p.finish());
+            assert_eq!(coalesce(items), expected(), "split at {cut}");
+        }
+    }
+
+    #[test]
+    fn byte_by_byte() {
+        let mut p = FrameParser::new();
+        let mut items = Vec::new();
+        for b in stream() {
+            items.extend(p.feed(&[b]));
+        }
+        items.extend(p.finish());
+        assert_eq!(coalesce(items), expected());
+    }
+
+    #[test]
+    fn partial_sentinel_at_end_is_output() {
+        assert_eq!(
+            parse_all(b"abc\x1e@porti"),
+            vec![Item::Output(b"abc\x1e@porti".to_vec())]
+        );
+    }
+
+    #[test]
+    fn wrong_field_count_and_bad_numbers_are_malformed() {
+        for (line, reason) in [
+            (&b"start"[..], "wrong number of fields"),
+            (b"done\t1\tx\t3\t4", "a field is not an unsigned integer"),
+            (b"result\tt\tweird\t1\t\t", "unknown test status"),
+            (b"import\tm\t1\t-", "a field is not an integer"),
+        ] {
+            let mut s = SENTINEL.to_vec();
+            s.extend_from_slice(line);
+            s.push(b'\n');
+            assert_eq!(
+                parse_all(&s),
+                vec![Item::Malformed {
+                    line: line.to_vec(),
+                    reason
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn every_event_decodes() {
+        let lines = [
+            "hello\t1\tmicropython\t3.4.0; MicroPython v1.26.1\t191376\t688\t2147483647",
+            "import\ttest.test_os\t5000\t186000",
+            "imported\ttest.test_os\t9000\t182000\t7",
+            "skipmodule\ttest.test_x\tno zlib",
+            "error\timport\tImportError\tTraceback\\n...",
+        ];
+        for line in lines {
+            let mut s = SENTINEL.to_vec();
+            s.extend_from_slice(line.as_bytes());
+            s.push(b'\n');
+            let items = parse_all(&s);
+            assert!(
+                matches!(items.as_slice(), [Item::Event(_)]),
+                "{line}: {items:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_escapes_are_kept() {
+        assert_eq!(unescape(b"a\\qb\\x4"), "a\\qb\\x4");
+        assert_eq!(unescape(b"\\x41\\"), "A\\");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escape_round_trips_and_never_frames(s in "\\PC*|[\\\\\t\n\r\x1e@a-z]*") {
+            let e = escape(&s);
+            proptest::prop_assert!(!e.contains(['\t', '\n', '\r', '\x1e']));
+            proptest::prop_assert_eq!(unescape(e.as_bytes()), s);
+        }
+    }
+}

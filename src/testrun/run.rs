@@ -160,7 +160,14 @@ pub trait Observer {
     /// The module's verdict.
     fn module_finished(&mut self, result: &ModuleResult);
     /// A module from the resume state, not run again.
-    fn module_resumed(&mut self, _index: usize, _total: usize, _result: &ModuleResult) {}
+    fn module_resumed(
+        &mut self,
+        _index: usize,
+        _total: usize,
+        _failed: usize,
+        _result: &ModuleResult,
+    ) {
+    }
 }
 
 /// An observer that ignores everything.
@@ -250,7 +257,7 @@ pub fn run_session(
     let mut failed = 0;
     for (i, name) in tests.iter().enumerate() {
         if let Some(done) = state.finished.iter().find(|m| &m.name == name) {
-            obs.module_resumed(i + 1, total, done);
+            obs.module_resumed(i + 1, total, failed, done);
             failed += usize::from(done.status.is_failure());
             modules.push(done.clone());
             continue;
