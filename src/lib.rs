@@ -11,12 +11,14 @@
 //! * [`board`]: transports to a board (serial raw REPL, USB mass storage) behind a trait.
 //! * [`testrun`]: test modules run one fresh VM each (host unix port or a board), with
 //!   regrtest-shaped, JUnit and JSON reports.
+//! * [`memreport`]: the heap each module keeps after its import, measured one fresh VM each.
 #![warn(missing_docs)]
 
 pub mod board;
 pub mod convention;
 pub mod diag;
 pub mod fsutil;
+pub mod memreport;
 pub mod mpy;
 pub mod testrun;
 pub mod upstream;

@@ -3,47 +3,10 @@
 //! `PORTLIB_MICROPYTHON` (scripts/setup-tools writes it into `$PORTLIB_TOOLS/env.sh`); without
 //! it these tests fail, they never pass silently.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn micropython() -> PathBuf {
-    match portlib::testrun::vm::find_micropython(None) {
-        Ok(p) => p,
-        Err(e) => panic!(
-            "these tests need the 32-bit MicroPython unix port: {e}\n\
-             Run scripts/setup-tools and source $PORTLIB_TOOLS/env.sh (it sets PORTLIB_MICROPYTHON)."
-        ),
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(from).unwrap();
-        let dest = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
-/// A bundle folder: the fixture `lib/` plus the runner from `lib-src/`.
-fn bundle() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(
-        &root.join("tests/fixtures/testrun/lib"),
-        &dir.path().join("lib"),
-    );
-    std::fs::copy(
-        root.join("lib-src/portlib_runner.py"),
-        dir.path().join("lib/portlib_runner.py"),
-    )
-    .unwrap();
-    dir
-}
 
 fn portlib(bundle: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_portlib"))
@@ -53,7 +16,7 @@ fn portlib(bundle: &Path, args: &[&str]) -> Output {
         .arg("--out")
         .arg(bundle.join("state"))
         .args(args)
-        .env("PORTLIB_MICROPYTHON", micropython())
+        .env("PORTLIB_MICROPYTHON", common::micropython())
         .output()
         .unwrap()
 }
@@ -64,7 +27,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn whole_fixture_suite() {
-    let b = bundle();
+    let b = common::bundle("testrun");
     let junit = b.path().join("out/junit.xml");
     let json = b.path().join("out/report.json");
     let out = portlib(
@@ -256,7 +219,7 @@ fn whole_fixture_suite() {
 
 #[test]
 fn passing_modules_exit_zero_and_verbose_lines() {
-    let b = bundle();
+    let b = common::bundle("testrun");
     let out = portlib(b.path(), &["-v", "test_pass", "test.test_skipcases"]);
     let stdout = text(&out.stdout);
     assert_eq!(
@@ -280,7 +243,7 @@ fn passing_modules_exit_zero_and_verbose_lines() {
 
 #[test]
 fn bigger_heap_start_and_resume() {
-    let b = bundle();
+    let b = common::bundle("testrun");
     let json = b.path().join("r.json");
     let out = portlib(
         b.path(),
@@ -328,7 +291,7 @@ fn bigger_heap_start_and_resume() {
 
 #[test]
 fn missing_vm_is_a_clear_error() {
-    let b = bundle();
+    let b = common::bundle("testrun");
     let out = Command::new(env!("CARGO_BIN_EXE_portlib"))
         .args(["test", "--bundle"])
         .arg(b.path())

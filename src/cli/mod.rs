@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod mem;
 mod test;
 
 /// Exit status of a subcommand that ran to completion.
@@ -40,7 +41,6 @@ pub struct Global {
 
 impl Global {
     /// Whether to draw progress bars: only on a terminal and when not quiet.
-    #[allow(dead_code)]
     pub fn show_progress(&self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()
     }
@@ -73,6 +73,9 @@ enum Command {
     /// Run CPython's test modules, one fresh VM each, and print regrtest's summary
     /// (exit 1 when a module failed, crashed, ran out of memory or timed out).
     Test(test::TestArgs),
+    /// Measure the heap each module keeps after its import, one fresh VM per module, as a
+    /// table (and JSON, an SVG bar chart, or a comparison with an older JSON).
+    Mem(mem::MemArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<Outcome> = match cli.command {
         Command::Test(args) => args.run(&cli.global),
+        Command::Mem(args) => args.run(&cli.global),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -17,17 +17,8 @@ pub struct TestArgs {
     /// `lib/test/`.
     pub tests: Vec<String>,
 
-    /// Where to run: `host` is the MicroPython unix port, a new process per module.
-    #[arg(long, default_value = "host")]
-    pub board: String,
-
-    /// The bundle: a folder whose `lib/` mirrors a board's `/lib` (with `portlib_runner.py`).
-    #[arg(long, value_name = "DIR")]
-    pub bundle: PathBuf,
-
-    /// Heap size of the host VM: 192K is a Metro M4, 256K a Grand Central M4.
-    #[arg(long, default_value = "192K", value_name = "SIZE")]
-    pub ram: String,
+    #[command(flatten)]
+    pub target: VmArgs,
 
     /// Seconds before a module's VM is killed.
     #[arg(long, default_value_t = 300, value_name = "S")]
@@ -56,47 +47,63 @@ pub struct TestArgs {
     /// Write a JSON report (every module and test case, with heap figures).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+/// Where modules run: options shared by `test` and `mem` (a serial board's port will join them).
+#[derive(Debug, clap::Args)]
+pub struct VmArgs {
+    /// Where to run: `host` is the MicroPython unix port, a new process per module.
+    #[arg(long, default_value = "host")]
+    pub board: String,
+
+    /// The bundle: a folder whose `lib/` mirrors a board's `/lib` (with `portlib_runner.py`).
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+
+    /// Heap size of the host VM: 192K is a Metro M4, 256K a Grand Central M4.
+    #[arg(long, default_value = "192K", value_name = "SIZE")]
+    pub ram: String,
 
     /// The 32-bit MicroPython unix binary (default: micropython32, then micropython, on PATH).
     #[arg(long, env = "PORTLIB_MICROPYTHON", value_name = "PATH")]
     pub micropython: Option<PathBuf>,
 }
 
-/// Build the host VM from the shared options of `test` and `mem`.
-pub(crate) fn host_vm(
-    board: &str,
-    bundle: &Path,
-    ram: &str,
-    micropython: Option<&Path>,
-) -> anyhow::Result<HostVm> {
-    if board != "host" {
-        bail!(
-            "--board {board}: only `host` (the MicroPython unix port) is supported so far; the \
-             serial board transport plugs in behind the same Vm trait"
-        );
+impl VmArgs {
+    /// The bundle's `lib/`.
+    pub fn lib(&self) -> PathBuf {
+        self.bundle.join("lib")
     }
-    let heap = vm::parse_size(ram)
-        .with_context(|| format!("--ram {ram:?}: expected a size such as 192K, 256K or 196608"))?;
-    let lib = bundle.join("lib");
-    if !lib.join("portlib_runner.py").is_file() && !lib.join("portlib_runner.mpy").is_file() {
-        bail!(
-            "{} has no portlib_runner.py: a bundle's lib/ must carry the runner from lib-src/",
-            lib.display()
-        );
+
+    /// The VM these options describe.
+    pub fn vm(&self) -> anyhow::Result<HostVm> {
+        let board = &self.board;
+        if board != "host" {
+            bail!(
+                "--board {board}: only `host` (the MicroPython unix port) is supported so far; \
+                 the serial board transport plugs in behind the same Vm trait"
+            );
+        }
+        let ram = &self.ram;
+        let heap = vm::parse_size(ram).with_context(|| {
+            format!("--ram {ram:?}: expected a size such as 192K, 256K or 196608")
+        })?;
+        let lib = self.lib();
+        if !lib.join("portlib_runner.py").is_file() && !lib.join("portlib_runner.mpy").is_file() {
+            bail!(
+                "{} has no portlib_runner.py: a bundle's lib/ must carry the runner from lib-src/",
+                lib.display()
+            );
+        }
+        let binary = vm::find_micropython(self.micropython.as_deref())?;
+        Ok(HostVm::new(binary, lib, heap))
     }
-    let binary = vm::find_micropython(micropython)?;
-    Ok(HostVm::new(binary, lib, heap))
 }
 
 impl TestArgs {
     pub fn run(self, global: &Global) -> anyhow::Result<Outcome> {
-        let mut vm = host_vm(
-            &self.board,
-            &self.bundle,
-            &self.ram,
-            self.micropython.as_deref(),
-        )?;
-        let tests = run::plan(&self.bundle.join("lib"), &self.tests, self.start.as_deref())?;
+        let mut vm = self.target.vm()?;
+        let tests = run::plan(&self.target.lib(), &self.tests, self.start.as_deref())?;
         let opts = RunOptions {
             timeout: Duration::from_secs(self.timeout.max(1)),
         };
@@ -109,24 +116,41 @@ impl TestArgs {
             let mut out = std::io::stdout().lock();
             report::write_summary(&mut out, &session)?;
         }
-        if let Some(path) = &self.junit {
-            let mut buf = Vec::new();
-            report::write_junit(&mut buf, &session)?;
-            portlib::fsutil::write_atomic(path, &buf)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        if let Some(path) = &self.json {
-            let mut buf = Vec::new();
-            report::write_json(&mut buf, &session)?;
-            portlib::fsutil::write_atomic(path, &buf)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
+        write_report(self.junit.as_deref(), |b| report::write_junit(b, &session))?;
+        write_report(self.json.as_deref(), |b| report::write_json(b, &session))?;
         Ok(if session.failed() {
             Outcome::Problems
         } else {
             Outcome::Ok
         })
     }
+}
+
+/// Render a report into memory and write it atomically, when a path was given.
+pub(crate) fn write_report(
+    path: Option<&Path>,
+    render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let mut buf = Vec::new();
+        render(&mut buf)?;
+        portlib::fsutil::write_atomic(path, &buf)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A progress bar for `total` modules (drawn only when `show`).
+pub(crate) fn progress_bar(show: bool, total: usize) -> Option<ProgressBar> {
+    show.then(|| {
+        let bar = ProgressBar::new(total as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    })
 }
 
 /// Prints regrtest's lines; a progress bar on a terminal.
@@ -139,15 +163,7 @@ struct Printer {
 
 impl Printer {
     fn new(verbose: bool, quiet: bool, total: usize) -> Self {
-        let bar = (!quiet && !verbose && std::io::stdout().is_terminal()).then(|| {
-            let bar = ProgressBar::new(total as u64);
-            if let Ok(style) =
-                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-            {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar
-        });
+        let bar = progress_bar(!quiet && !verbose && std::io::stdout().is_terminal(), total);
         Self {
             verbose,
             quiet,

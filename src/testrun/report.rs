@@ -215,8 +215,9 @@ pub fn write_summary(w: &mut impl Write, session: &Session) -> io::Result<()> {
     Ok(())
 }
 
-/// Write `<?xml?>` escaped text (control characters XML 1.0 forbids become `\xNN`).
-fn xml_escape(s: &str, attr: bool) -> String {
+/// XML-escaped text (control characters XML 1.0 forbids become `\xNN`); `attr` also escapes
+/// quotes and whitespace that attribute normalisation would lose.
+pub(crate) fn xml_escape(s: &str, attr: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
