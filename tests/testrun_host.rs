@@ -54,17 +54,18 @@ fn whole_fixture_suite() {
     assert_eq!(
         progress,
         [
-            "[ 1/11] test_crash",
-            "[ 2/11/1] test_error",
-            "[ 3/11/2] test_expected",
-            "[ 4/11/2] test_fail",
-            "[ 5/11/3] test_hang",
-            "[ 6/11/4] test_import_error",
-            "[ 7/11/5] test_nomem_import",
-            "[ 8/11/6] test_nomem_run",
-            "[ 9/11/7] test_pass",
-            "[10/11/7] test_skipcases",
-            "[11/11/7] test_skipmodule",
+            "[ 1/12] test_crash",
+            "[ 2/12/1] test_error",
+            "[ 3/12/2] test_expected",
+            "[ 4/12/2] test_fail",
+            "[ 5/12/3] test_hang",
+            "[ 6/12/4] test_import_error",
+            "[ 7/12/5] test_nomem_import",
+            "[ 8/12/6] test_nomem_run",
+            "[ 9/12/7] test_pass",
+            "[10/12/7] test_skipcases",
+            "[11/12/7] test_skipmodule",
+            "[12/12/7] test_withmain",
         ]
     );
     for needle in [
@@ -82,7 +83,7 @@ fn whole_fixture_suite() {
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
-    let summary = stdout.split("3 tests OK.\n").nth(1).expect("summary");
+    let summary = stdout.split("4 tests OK.\n").nth(1).expect("summary");
     let summary: Vec<&str> = summary.lines().collect();
     assert_eq!(
         summary[..7],
@@ -92,7 +93,7 @@ fn whole_fixture_suite() {
             "    test_nomem_import test_nomem_run",
             "1 test skipped:",
             "    test_skipmodule",
-            "Ran 18 test cases: 7 ok, 1 failure, 4 errors, 4 skipped, 1 expected failure, 1 \
+            "Ran 19 test cases: 8 ok, 1 failure, 4 errors, 4 skipped, 1 expected failure, 1 \
              unexpected success.",
             summary[6],
         ]
@@ -120,6 +121,7 @@ fn whole_fixture_suite() {
         ("test_pass", "passed"),
         ("test_skipcases", "passed"),
         ("test_skipmodule", "skipped"),
+        ("test_withmain", "passed"),
     ] {
         assert_eq!(status(name)["status"], want, "{name}");
     }
@@ -190,7 +192,7 @@ fn whole_fixture_suite() {
         .children()
         .filter(|n| n.is_element())
         .collect();
-    assert_eq!(suites.len(), 11);
+    assert_eq!(suites.len(), 12);
     let suite = |name: &str| {
         *suites
             .iter()
