@@ -1,5 +1,8 @@
 //! Helpers shared by the tests that need the real MicroPython unix port.
 
+// Each test crate compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 /// The 32-bit MicroPython unix binary; panics (fails the test) with what to do when missing.
