@@ -304,3 +304,20 @@ fn missing_vm_is_a_clear_error() {
     let err = text(&out.stderr);
     assert!(err.contains("no-such-binary does not exist"), "{err}");
 }
+
+/// A test that leaves a background process holding the VM's stdout: the VM's exit must still
+/// end the module (not the timeout, and not a reader waiting for the straggler).
+#[test]
+fn straggler_holding_stdout_does_not_hold_the_run() {
+    let b = common::bundle("testrun");
+    std::fs::write(
+        b.path().join("lib/test/test_background.py"),
+        "import os\nimport unittest\n\n\nclass Bg(unittest.TestCase):\n    \
+         def test_spawn(self):\n        os.system('sleep 25 &')\n",
+    )
+    .unwrap();
+    let out = portlib(b.path(), &["--timeout", "20", "test_background"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("1 test OK."), "{stdout}");
+}

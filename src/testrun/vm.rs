@@ -284,7 +284,7 @@ impl Vm for HostVm {
         // Readers on threads, so the main thread can stream stdout and still notice the timeout.
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
         let mut stdout = child.stdout.take().expect("stdout was piped");
-        let out_thread = std::thread::spawn(move || {
+        std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stdout.read(&mut buf) {
                 if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
@@ -293,10 +293,11 @@ impl Vm for HostVm {
             }
         });
         let mut stderr_pipe = child.stderr.take().expect("stderr was piped");
-        let err_thread = std::thread::spawn(move || {
+        let (err_tx, err_rx) = mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
             let mut v = Vec::new();
             let _ = stderr_pipe.read_to_end(&mut v);
-            v
+            let _ = err_tx.send(v);
         });
 
         let deadline = started + timeout;
@@ -304,29 +305,40 @@ impl Vm for HostVm {
         let mut timed_out = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
+            // Wake up now and then to notice an exit even while a process the VM started keeps
+            // the pipe open.
+            match rx.recv_timeout(left.min(Duration::from_millis(100))) {
                 Ok(chunk) => {
                     on_output(&chunk);
                     output.extend_from_slice(&chunk);
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    timed_out = true;
-                    // Already exited is fine: kill only fails then.
-                    let _ = child.kill();
-                    break;
+                    if child.try_wait().map_err(wait_err)?.is_some() {
+                        break;
+                    }
+                    if Instant::now() >= deadline {
+                        timed_out = true;
+                        // Already exited is fine: kill only fails then.
+                        let _ = child.kill();
+                        break;
+                    }
                 }
             }
         }
         let status = child.wait().map_err(wait_err)?;
         let elapsed = started.elapsed();
-        // After kill/exit the pipes close, so the readers end; drain what the reader still has.
-        let _ = out_thread.join();
-        for chunk in rx.try_iter() {
+        // The VM is gone and its pipes close, unless a process it started still holds them:
+        // take what is there, but never wait long for such a straggler (the readers are left
+        // to end on their own).
+        let until = Instant::now() + Duration::from_millis(500);
+        while let Ok(chunk) = rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
             on_output(&chunk);
             output.extend_from_slice(&chunk);
         }
-        let stderr = err_thread.join().unwrap_or_default();
+        let stderr = err_rx
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
         let exit = if timed_out {
             VmExit::TimedOut
         } else {
