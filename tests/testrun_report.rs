@@ -334,4 +334,11 @@ fn plan_discovers_and_starts() {
     );
     assert!(run::plan(&lib, &[], Some("test_zz")).is_err());
     assert!(run::plan(&dir.path().join("nolib"), &[], None).is_err());
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(empty.path().join("lib/test")).unwrap();
+    let err = run::plan(&empty.path().join("lib"), &[], None).unwrap_err();
+    assert!(
+        err.to_string().starts_with("no test_* modules in "),
+        "{err}"
+    );
 }

@@ -21,6 +21,12 @@ pub enum RunError {
         /// The missing folder.
         path: PathBuf,
     },
+    /// The bundle's test folder has no test modules.
+    #[error("no test_* modules in {dir}")]
+    NoTests {
+        /// The test folder.
+        dir: PathBuf,
+    },
     /// Listing a folder failed.
     #[error("cannot read {path}: {source}")]
     ReadDir {
@@ -114,6 +120,11 @@ pub fn plan(
     let all = discover_tests(lib)?;
     let mut tests = Vec::new();
     if requested.is_empty() {
+        if all.is_empty() {
+            return Err(RunError::NoTests {
+                dir: lib.join("test"),
+            });
+        }
         tests = all;
     } else {
         for r in requested {

@@ -122,6 +122,8 @@ pub enum VmExit {
     Signal(i32),
     /// The per-module timeout expired and the VM was killed.
     TimedOut,
+    /// The transport lost the VM (a board that reset or went away mid-run).
+    Lost,
 }
 
 impl std::fmt::Display for VmExit {
@@ -133,6 +135,7 @@ impl std::fmt::Display for VmExit {
                 None => write!(f, "killed by signal {s}"),
             },
             Self::TimedOut => f.write_str("timed out"),
+            Self::Lost => f.write_str("lost (the connection to the VM ended)"),
         }
     }
 }
@@ -175,7 +178,17 @@ pub struct VmInfo {
 }
 
 /// A place to run one module in a fresh VM. Implementations: [`HostVm`] (a process per module);
-/// a serial board (soft reset + raw REPL) plugs in here.
+/// a serial board plugs in here.
+///
+/// What an implementation owes the driver:
+/// * a fresh heap for every call (the unix port: a new process; a board: a soft reset, which on
+///   CircuitPython leaving the raw REPL restarts the VM) with the bundle's `lib/` importable;
+/// * execute [`RunRequest::snippet`] and hand every byte the VM prints to `on_output` as it
+///   arrives, with transport framing removed (a raw REPL's `OK` and `\x04` markers), so the
+///   runner's events reach the parser untouched;
+/// * enforce `timeout` itself (a board: Ctrl-C, then a reset) and report [`VmExit::TimedOut`];
+///   report [`VmExit::Lost`] when the board vanished, and a transport failure that prevents any
+///   run as a [`VmError`] (the driver stops on those, since no later module can run either).
 pub trait Vm {
     /// What this VM is, for reports.
     fn info(&self) -> VmInfo;
