@@ -272,6 +272,7 @@ fn json_has_every_case_and_heap_figures() {
     assert_eq!(m["status"], "failed");
     assert_eq!(m["mem"]["alloc_before"], 5000);
     assert_eq!(m["mem"]["alloc_after"], 6000);
+    assert_eq!(m["mem"]["free_at_end"], 178900);
     assert_eq!(m["cases"][0]["status"], "fail");
     assert_eq!(m["cases"][0]["duration_ms"], 3);
     assert_eq!(v["modules"][2]["exit"]["kind"], "signal");

@@ -20,7 +20,7 @@ pub struct TestArgs {
     #[command(flatten)]
     pub target: VmArgs,
 
-    /// Seconds before a module's VM is killed.
+    /// Seconds a module's VM may run in all before it is killed.
     #[arg(long, default_value_t = 300, value_name = "S")]
     pub timeout: u64,
 

@@ -90,6 +90,9 @@ pub struct MemFigures {
     pub free_before: i64,
     /// Free after the import.
     pub free_after: Option<i64>,
+    /// Free heap when the runner finished (after the tests and a collection).
+    #[serde(default)]
+    pub free_at_end: Option<i64>,
 }
 
 impl MemFigures {
@@ -247,6 +250,7 @@ impl ModuleCollector {
                     alloc_after: None,
                     free_before: mem_free,
                     free_after: None,
+                    free_at_end: None,
                 });
             }
             Event::Imported {
@@ -304,7 +308,10 @@ impl ModuleCollector {
                 exc_type,
                 detail,
             }),
-            Event::Done { .. } => {
+            Event::Done { mem_free, .. } => {
+                if let Some(m) = &mut self.mem {
+                    m.free_at_end = Some(mem_free);
+                }
                 self.close_current(None);
                 self.done = true;
             }
