@@ -109,6 +109,14 @@ impl TestArgs {
         };
         let state = self.out.join("state.json");
         let mut obs = Printer::new(self.verbose, global.quiet, tests.len());
+        // regrtest opens with "== <interpreter>" lines; the VM is all we know before it runs.
+        let info = portlib::testrun::Vm::info(&vm);
+        obs.line(&format!("== {} VM {}", info.board, info.location));
+        obs.line(&format!(
+            "==   heap {}, timeout {} s per module",
+            vm::format_size(info.heap),
+            opts.timeout.as_secs()
+        ));
         let session =
             run::run_session(&mut vm, &tests, &opts, Some(&state), self.resume, &mut obs)?;
         obs.finish();
