@@ -171,7 +171,9 @@ struct Printer {
 
 impl Printer {
     fn new(verbose: bool, quiet: bool, total: usize) -> Self {
-        let bar = progress_bar(!quiet && !verbose && std::io::stdout().is_terminal(), total);
+        // The bar draws on stderr and prints the lines above itself: both must be terminals.
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let bar = progress_bar(!quiet && !verbose && tty, total);
         Self {
             verbose,
             quiet,

@@ -165,13 +165,16 @@ pub fn wrap_names(names: &[&str]) -> Vec<String> {
 
 /// regrtest's closing summary, plus test-case totals and the total time.
 pub fn write_summary(w: &mut impl Write, session: &Session) -> io::Result<()> {
+    // Sorted, as regrtest does, whatever the run order was.
     let names = |f: &dyn Fn(ModuleStatus) -> bool| -> Vec<&str> {
-        session
+        let mut v: Vec<&str> = session
             .modules
             .iter()
             .filter(|m| f(m.status))
             .map(|m| m.name.as_str())
-            .collect()
+            .collect();
+        v.sort_unstable();
+        v
     };
     let good = names(&|s| s == ModuleStatus::Passed);
     let bad = names(&|s| s.is_failure());
