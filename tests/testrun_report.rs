@@ -343,3 +343,17 @@ fn plan_discovers_and_starts() {
         "{err}"
     );
 }
+
+#[test]
+fn summary_lists_are_sorted_whatever_the_run_order() {
+    let mut vm = fake();
+    let opts = RunOptions {
+        timeout: Duration::from_secs(5),
+    };
+    let tests = vec!["test_c".to_owned(), "test_b".to_owned()];
+    let s = run::run_session(&mut vm, &tests, &opts, None, false, &mut Quiet).unwrap();
+    let mut out = Vec::new();
+    report::write_summary(&mut out, &s).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("2 tests failed:\n    test_b test_c\n"), "{text}");
+}
