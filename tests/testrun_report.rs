@@ -355,5 +355,33 @@ fn summary_lists_are_sorted_whatever_the_run_order() {
     let mut out = Vec::new();
     report::write_summary(&mut out, &s).unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.starts_with("2 tests failed:\n    test_b test_c\n"), "{text}");
+    assert!(
+        text.starts_with("2 tests failed:\n    test_b test_c\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn expected_memory_error_is_not_out_of_memory() {
+    let mut runs = BTreeMap::new();
+    let mut v = hello();
+    v.extend(ev(&["import", "m", "5000", "180000"]));
+    v.extend(ev(&["imported", "m", "6000", "179000", "2"]));
+    v.extend(case(
+        "test.test_x.X.test_big",
+        "xfail",
+        "MemoryError",
+        "MemoryError: too big",
+    ));
+    v.extend(ev(&["done", "1", "9", "6100", "178900"]));
+    runs.insert("test.test_x".to_owned(), (v, VmExit::Code(0)));
+    let mut vm = FakeVm {
+        runs,
+        asked: Vec::new(),
+    };
+    let opts = RunOptions {
+        timeout: Duration::from_secs(5),
+    };
+    let s = run::run_session(&mut vm, &["test_x".into()], &opts, None, false, &mut Quiet).unwrap();
+    assert_eq!(s.modules[0].status, ModuleStatus::Passed);
 }

@@ -347,7 +347,7 @@ impl ModuleCollector {
             output.push_str(&stderr);
         }
         let no_memory = self.errors.iter().any(|e| e.exc_type == "MemoryError")
-            || self.cases.iter().any(|c| c.exc_type == "MemoryError")
+            || self.cases.iter().any(ran_out_of_memory)
             || (!self.done && last_line_has(&output, "MemoryError"));
         let failed_cases = self
             .cases
@@ -365,7 +365,7 @@ impl ModuleCollector {
             let what = match phase {
                 Some("import") => "Out of memory while importing".to_owned(),
                 Some("unittest") => "Out of memory while importing unittest".to_owned(),
-                _ => match self.cases.iter().find(|c| c.exc_type == "MemoryError") {
+                _ => match self.cases.iter().find(|c| ran_out_of_memory(c)) {
                     Some(c) => format!("Out of memory in {}", c.id),
                     None => "Out of memory".to_owned(),
                 },
@@ -411,6 +411,11 @@ impl ModuleCollector {
             vm: self.vm,
         }
     }
+}
+
+/// A case that errored with MemoryError (an expected failure that did is no verdict on the VM).
+fn ran_out_of_memory(c: &CaseResult) -> bool {
+    c.exc_type == "MemoryError" && matches!(c.status, CaseStatus::Fail | CaseStatus::Error)
 }
 
 fn last_line_has(text: &str, needle: &str) -> bool {
