@@ -237,6 +237,8 @@ fn passing_modules_exit_zero_and_verbose_lines() {
         "tab\there \\ and a fake marker @portlib: done\n",
         "test_skip (test.test_skipcases.Mixed) ... skipped \"not today\"\n",
         "All 2 tests OK.\n",
+        " before the import, ",
+        " bytes kept), ",
         "Ran 8 test cases: 4 ok, 0 failures, 0 errors, 4 skipped",
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");

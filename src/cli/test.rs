@@ -261,6 +261,17 @@ impl Observer for Printer {
 
     fn module_finished(&mut self, result: &ModuleResult) {
         if self.verbose {
+            // The original board regrtest's "Loading module mem_free: before=…, after=…" line.
+            if let Some(m) = &result.mem {
+                let mut line = format!("heap free: {} before the import", m.free_before);
+                if let (Some(after), Some(cost)) = (m.free_after, m.import_cost()) {
+                    line.push_str(&format!(", {after} after ({cost} bytes kept)"));
+                }
+                if let Some(end) = m.free_at_end {
+                    line.push_str(&format!(", {end} at the end"));
+                }
+                self.line(&line);
+            }
             // unittest's verbose runner: the tracebacks after the case lines.
             for c in &result.cases {
                 if matches!(c.status, CaseStatus::Fail | CaseStatus::Error) {
