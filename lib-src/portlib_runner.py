@@ -5,13 +5,14 @@
 # with MODE "test" (import the module, run its unittest tests) or "mem" (import it and report
 # the heap it keeps). Everything the host needs comes back as event lines on stdout:
 #     "\x1e@portlib:" NAME "\t" FIELD "\t" FIELD ... "\n"
-# Fields are escaped (backslash, tab, CR, LF and the \x1e sentinel byte) so that a test printing
-# arbitrary text, or a VM dying mid-line, can never forge or merge an event. Text outside event
-# lines is the test's own output and is kept as such by the host.
+# Fields are escaped (backslash, tab, CR, LF and the \x1e sentinel byte), so a field never ends
+# an event early; the host finds the sentinel even after a partial line the test printed, and
+# drops an event cut short by a dying VM. Text outside events is the test's own output.
 #
 # Events (PROTOCOL 1):
-#   hello  PROTOCOL IMPL VERSION MEM_FREE MEM_ALLOC MAXSIZE   first line (heap after runner
-#                                                         import; MAXSIZE gives the word size)
+#   hello  PROTOCOL IMPL VERSION MEM_FREE MEM_ALLOC MAXSIZE
+#                                                         first line: heap once the runner is
+#                                                         loaded; MAXSIZE tells 32 from 64 bit
 #   import MODULE MEM_ALLOC MEM_FREE                      about to import (after gc.collect())
 #   imported MODULE MEM_ALLOC MEM_FREE MS                 import done (after gc.collect())
 #   skipmodule MODULE REASON                              unittest.SkipTest at import
