@@ -7,7 +7,8 @@
 #     "\x1e@portlib:" NAME "\t" FIELD "\t" FIELD ... "\n"
 # Fields are escaped (backslash, tab, CR, LF and the \x1e sentinel byte), so a field never ends
 # an event early; the host finds the sentinel even after a partial line the test printed, and
-# drops an event cut short by a dying VM. Text outside events is the test's own output.
+# shows an event cut short by a dying VM as output, never as an event. Text outside events is
+# the test's own output.
 #
 # Events (PROTOCOL 1):
 #   hello  PROTOCOL IMPL VERSION MEM_FREE MEM_ALLOC MAXSIZE
