@@ -9,12 +9,17 @@
 //! * [`workspace`]: the repository-level operations (checkout, refresh, port, check, status, strip).
 //! * [`mpy`]: the Python → `.mpy` v6.3 compiler and its disassembler (no I/O).
 //! * [`board`]: transports to a board (serial raw REPL, USB mass storage) behind a trait.
+//! * [`testrun`]: test modules run one fresh VM each (host unix port or a board), with
+//!   regrtest-shaped, JUnit and JSON reports.
+//! * [`memreport`]: the heap each module keeps after its import, measured one fresh VM each.
 #![warn(missing_docs)]
 
 pub mod board;
 pub mod convention;
 pub mod diag;
 pub mod fsutil;
+pub mod memreport;
 pub mod mpy;
+pub mod testrun;
 pub mod upstream;
 pub mod workspace;

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod mem;
+mod test;
 mod upstream;
 mod workspace;
 
@@ -41,7 +43,6 @@ pub struct Global {
 
 impl Global {
     /// Whether to draw progress bars: only on a terminal and when not quiet.
-    #[allow(dead_code)]
     pub fn show_progress(&self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()
     }
@@ -86,6 +87,12 @@ enum Command {
     /// Get CPython 3.4.9 (fetch it into the cache, or install a downloaded tarball), show which
     /// source is used, and check that it reads.
     Upstream(upstream::UpstreamArgs),
+    /// Run CPython's test modules, one fresh VM each, and print regrtest's summary
+    /// (exit 1 when a module failed, crashed, ran out of memory or timed out).
+    Test(test::TestArgs),
+    /// Measure the heap each module keeps after its import, one fresh VM per module, as a
+    /// table (and JSON, an SVG bar chart, or a comparison with an older JSON).
+    Mem(mem::MemArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -100,6 +107,8 @@ pub fn main() -> ExitCode {
         Command::Status(a) => a.run(g),
         Command::Strip(a) => a.run(g),
         Command::Upstream(a) => a.run(g),
+        Command::Test(a) => a.run(g),
+        Command::Mem(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

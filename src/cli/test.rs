@@ -1,0 +1,313 @@
+//! `portlib test`: run CPython's test modules one fresh VM each and print regrtest's output.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use portlib::testrun::run::{self, Observer, RunOptions};
+use portlib::testrun::{report, vm, CaseStatus, Event, HostVm, Item, ModuleResult, ModuleStatus};
+
+use super::{Global, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Test modules (`test_os` or `test.test_os`); default: every `test_*` in the bundle's
+    /// `lib/test/`.
+    pub tests: Vec<String>,
+
+    #[command(flatten)]
+    pub target: VmArgs,
+
+    /// Seconds a module's VM may run in all before it is killed.
+    #[arg(long, default_value_t = 300, value_name = "S")]
+    pub timeout: u64,
+
+    /// One line per test case, and the output of the tests as they run.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Skip the tests before this one.
+    #[arg(long, value_name = "TEST")]
+    pub start: Option<String>,
+
+    /// Do not run again the modules the last (interrupted) run finished.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Folder for the resume state.
+    #[arg(long, default_value = ".portlib-test", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write a JSON report (every module and test case, with heap figures).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Where modules run: options shared by `test` and `mem` (a serial board's port will join them).
+#[derive(Debug, clap::Args)]
+pub struct VmArgs {
+    /// Where to run: `host` is the MicroPython unix port, a new process per module.
+    #[arg(long, default_value = "host")]
+    pub board: String,
+
+    /// The bundle: a folder whose `lib/` mirrors a board's `/lib` (with `portlib_runner.py`).
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+
+    /// Heap size of the host VM: 192K is a Metro M4, 256K a Grand Central M4.
+    #[arg(long, default_value = "192K", value_name = "SIZE")]
+    pub ram: String,
+
+    /// The 32-bit MicroPython unix binary (default: micropython32, then micropython, on PATH).
+    #[arg(long, env = "PORTLIB_MICROPYTHON", value_name = "PATH")]
+    pub micropython: Option<PathBuf>,
+}
+
+impl VmArgs {
+    /// The bundle's `lib/`.
+    pub fn lib(&self) -> PathBuf {
+        self.bundle.join("lib")
+    }
+
+    /// The VM these options describe.
+    pub fn vm(&self) -> anyhow::Result<HostVm> {
+        let board = &self.board;
+        if board != "host" {
+            bail!(
+                "--board {board}: only `host` (the MicroPython unix port) is supported so far; \
+                 the serial board transport plugs in behind the same Vm trait"
+            );
+        }
+        let ram = &self.ram;
+        let heap = vm::parse_size(ram).with_context(|| {
+            format!("--ram {ram:?}: expected a size such as 192K, 256K or 196608")
+        })?;
+        let lib = self.lib();
+        if !lib.join("portlib_runner.py").is_file() && !lib.join("portlib_runner.mpy").is_file() {
+            bail!(
+                "{} has no portlib_runner.py: a bundle's lib/ must carry the runner from lib-src/",
+                lib.display()
+            );
+        }
+        let binary = vm::find_micropython(self.micropython.as_deref())?;
+        Ok(HostVm::new(binary, lib, heap))
+    }
+}
+
+impl TestArgs {
+    pub fn run(self, global: &Global) -> anyhow::Result<Outcome> {
+        let mut vm = self.target.vm()?;
+        let tests = run::plan(&self.target.lib(), &self.tests, self.start.as_deref())?;
+        let opts = RunOptions {
+            timeout: Duration::from_secs(self.timeout.max(1)),
+        };
+        let state = self.out.join("state.json");
+        let mut obs = Printer::new(self.verbose, global.quiet, tests.len());
+        // regrtest opens with "== <interpreter>" lines; the VM is all we know before it runs.
+        let info = portlib::testrun::Vm::info(&vm);
+        obs.line(&format!("== {} VM {}", info.board, info.location));
+        obs.line(&format!(
+            "==   heap {}, timeout {} s per module",
+            vm::format_size(info.heap),
+            opts.timeout.as_secs()
+        ));
+        let session =
+            run::run_session(&mut vm, &tests, &opts, Some(&state), self.resume, &mut obs)?;
+        obs.finish();
+        if !global.quiet {
+            let mut out = std::io::stdout().lock();
+            report::write_summary(&mut out, &session)?;
+        }
+        write_report(self.junit.as_deref(), |b| report::write_junit(b, &session))?;
+        write_report(self.json.as_deref(), |b| report::write_json(b, &session))?;
+        Ok(if session.failed() {
+            Outcome::Problems
+        } else {
+            Outcome::Ok
+        })
+    }
+}
+
+/// Render a report into memory and write it atomically, when a path was given.
+pub(crate) fn write_report(
+    path: Option<&Path>,
+    render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let mut buf = Vec::new();
+        render(&mut buf)?;
+        portlib::fsutil::write_atomic(path, &buf)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A progress bar for `total` modules (drawn only when `show`).
+pub(crate) fn progress_bar(show: bool, total: usize) -> Option<ProgressBar> {
+    show.then(|| {
+        let bar = ProgressBar::new(total as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    })
+}
+
+/// Prints regrtest's lines; a progress bar on a terminal.
+struct Printer {
+    verbose: bool,
+    quiet: bool,
+    bar: Option<ProgressBar>,
+    at_line_start: bool,
+}
+
+impl Printer {
+    fn new(verbose: bool, quiet: bool, total: usize) -> Self {
+        // The bar draws on stderr and prints the lines above itself: both must be terminals.
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let bar = progress_bar(!quiet && !verbose && tty, total);
+        Self {
+            verbose,
+            quiet,
+            bar,
+            at_line_start: true,
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let mut out = std::io::stdout().lock();
+                if !self.at_line_start {
+                    let _ = writeln!(out);
+                    self.at_line_start = true;
+                }
+                let _ = writeln!(out, "{text}");
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Printer {
+    fn module_started(&mut self, index: usize, total: usize, failed: usize, name: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(index as u64 - 1);
+            bar.set_message(name.to_owned());
+        }
+        self.line(&report::progress_line(index, total, failed, name));
+    }
+
+    fn module_resumed(&mut self, index: usize, total: usize, failed: usize, result: &ModuleResult) {
+        let line = format!(
+            "{} (resumed: {})",
+            report::progress_line(index, total, failed, &result.name),
+            serde_json::to_value(result.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        );
+        self.line(&line);
+    }
+
+    fn item(&mut self, item: &Item) {
+        if !self.verbose || self.quiet {
+            return;
+        }
+        match item {
+            Item::Output(bytes) => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(bytes);
+                let _ = out.flush();
+                self.at_line_start = bytes.last() == Some(&b'\n');
+            }
+            Item::Event(Event::Result {
+                test,
+                status,
+                ms,
+                exc_type,
+                detail,
+            }) => {
+                let case = portlib::testrun::CaseResult {
+                    id: test.clone(),
+                    status: *status,
+                    duration_ms: *ms,
+                    exc_type: exc_type.clone(),
+                    detail: detail.clone(),
+                    output: String::new(),
+                };
+                self.line(&report::case_line(&case));
+            }
+            _ => {}
+        }
+    }
+
+    fn module_finished(&mut self, result: &ModuleResult) {
+        if self.verbose {
+            // The original board regrtest's "Loading module mem_free: before=…, after=…" line.
+            if let Some(m) = &result.mem {
+                let mut line = format!("heap free: {} before the import", m.free_before);
+                if let (Some(after), Some(cost)) = (m.free_after, m.import_cost()) {
+                    line.push_str(&format!(", {after} after ({cost} bytes kept)"));
+                }
+                if let Some(end) = m.free_at_end {
+                    line.push_str(&format!(", {end} at the end"));
+                }
+                self.line(&line);
+            }
+            // unittest's verbose runner: the tracebacks after the case lines.
+            for c in &result.cases {
+                if matches!(c.status, CaseStatus::Fail | CaseStatus::Error) {
+                    let word = if c.status == CaseStatus::Fail {
+                        "FAIL"
+                    } else {
+                        "ERROR"
+                    };
+                    let (class, name) = c.class_and_name();
+                    self.line(&"=".repeat(70));
+                    self.line(&format!("{word}: {name} ({class})"));
+                    self.line(&"-".repeat(70));
+                    self.line(c.detail.trim_end());
+                }
+            }
+        }
+        if let Some(line) = report::verdict_line(result) {
+            let multi = line.contains('\n');
+            self.line(&line);
+            let dead = matches!(
+                result.status,
+                ModuleStatus::Crashed | ModuleStatus::TimedOut
+            );
+            if dead && !self.verbose && !multi {
+                let mut text = result
+                    .cases
+                    .iter()
+                    .filter(|c| matches!(c.exc_type.as_str(), "Crash" | "Timeout"))
+                    .map(|c| c.output.clone())
+                    .collect::<String>();
+                text.push('\n');
+                text.push_str(&result.output);
+                for l in report::tail(&text, 10) {
+                    self.line(&format!("    | {l}"));
+                }
+            }
+        }
+    }
+}
