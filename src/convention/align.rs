@@ -225,33 +225,55 @@ fn solve_middle(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>, out: &mut
     let (mut u0, mut c0) = (ur.start, cr.start);
     for (ua, ca) in anchors {
         solve(ctx, u0..ua, c0..ca, out);
-        out.push(Step::Keep { u: ua, c: ca });
+        out.push(if ctx.u[ua].raw == ctx.c[ca].raw {
+            Step::Keep { u: ua, c: ca }
+        } else {
+            Step::Comment { u: ua, c: ca }
+        });
         u0 = ua + 1;
         c0 = ca + 1;
     }
     solve(ctx, u0..ur.end, c0..cr.end, out);
 }
 
-/// Anchor-able pairs whose line occurs once in each range, longest chain increasing in both.
+/// Pairs forced in any valid alignment, longest chain increasing in both members.
+///
+/// A kept anchor is an anchor-able line occurring once in each range. A comment-out anchor is a
+/// convention line occurring once, equal to `#` + an upstream line that occurs once, carrying no
+/// marker and not itself an upstream line: it can only be that line commented out, which is
+/// what makes a file commented out wholesale cheap to align.
 fn unique_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<(usize, usize)> {
-    // line -> (count in u, index in u, count in c, index in c)
-    let mut seen: HashMap<&[u8], (u32, usize, u32, usize)> = HashMap::new();
+    // line -> (count, last index)
+    let mut in_u: HashMap<&[u8], (u32, usize)> = HashMap::new();
     for i in ur.clone() {
-        let e = seen.entry(ctx.u[i].raw).or_insert((0, i, 0, 0));
+        let e = in_u.entry(ctx.u[i].raw).or_insert((0, i));
         e.0 += 1;
         e.1 = i;
     }
+    let mut in_c: HashMap<&[u8], (u32, usize)> = HashMap::new();
     for j in cr.clone() {
-        if let Some(e) = seen.get_mut(ctx.c[j].raw) {
-            e.2 += 1;
-            e.3 = j;
+        let e = in_c.entry(ctx.c[j].raw).or_insert((0, j));
+        e.0 += 1;
+        e.1 = j;
+    }
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for (&raw, &(nc, j)) in &in_c {
+        if nc != 1 {
+            continue;
+        }
+        match in_u.get(raw) {
+            Some(&(1, i)) if ctx.anchorable(i, j) => pairs.push((i, j)),
+            Some(_) => {}
+            None => {
+                let commented = raw.strip_prefix(b"#").and_then(|rest| in_u.get(rest));
+                if let Some(&(1, i)) = commented {
+                    if ctx.added[j].is_none() {
+                        pairs.push((i, j));
+                    }
+                }
+            }
         }
     }
-    let mut pairs: Vec<(usize, usize)> = seen
-        .values()
-        .filter(|&&(nu, i, nc, j)| nu == 1 && nc == 1 && ctx.anchorable(i, j))
-        .map(|&(_, i, _, j)| (i, j))
-        .collect();
     pairs.sort_unstable();
     longest_increasing(&pairs)
 }
@@ -481,6 +503,22 @@ mod tests {
         assert_eq!(steps[0], Step::Comment { u: 0, c: 0 });
         assert_eq!(steps.len(), 3001);
         assert_eq!(steps[3000], Step::Add { c: 3000 });
+    }
+
+    #[test]
+    fn commented_out_file_uses_comment_anchors() {
+        let mut u = Vec::new();
+        let mut c = Vec::new();
+        for k in 0..9000 {
+            u.extend_from_slice(format!("line {k}\n").as_bytes());
+            c.extend_from_slice(format!("#line {k}\n").as_bytes());
+        }
+        let steps = run(&u, &c);
+        assert_eq!(steps.len(), 9000);
+        assert!(steps
+            .iter()
+            .enumerate()
+            .all(|(k, s)| *s == Step::Comment { u: k, c: k }));
     }
 
     #[test]
