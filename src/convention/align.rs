@@ -35,8 +35,12 @@
 //! addition, and the upstream line has no other copy to be kept as). Such lines are anchors,
 //! as in patience diff: the longest increasing chain of them splits the problem into small gaps,
 //! recursively, and common prefixes and suffixes of anchor-able lines are peeled off the same
-//! way. Only the gaps go through the full programme. A gap still too large (a file rewritten
-//! wholesale) is split by the `similar` crate's Myers diff before the programme runs.
+//! way. A convention line occurring once that is `#` + an upstream line occurring once (and is
+//! no upstream line itself, and has no marker) is forced the same way, as a comment-out. Only
+//! the gaps go through the full programme. In a gap with no such anchors, lines equal but for
+//! their line endings anchor as violations (an editor converted the file). A gap still too large
+//! (a file rewritten wholesale) is split by the `similar` crate's Myers diff first, and one
+//! beyond 64 M cells is reported as removed and unmarked lines rather than exhaust memory.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -216,6 +220,9 @@ fn solve_middle(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>, out: &mut
         return table(ctx, ur, cr, out);
     }
     let mut anchors = unique_anchors(ctx, ur.clone(), cr.clone());
+    if anchors.is_empty() {
+        anchors = ending_anchors(ctx, ur.clone(), cr.clone());
+    }
     if anchors.is_empty() && cells > LARGE_GAP {
         anchors = myers_anchors(ctx, ur.clone(), cr.clone());
     }
@@ -227,6 +234,12 @@ fn solve_middle(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>, out: &mut
         solve(ctx, u0..ua, c0..ca, out);
         out.push(if ctx.u[ua].raw == ctx.c[ca].raw {
             Step::Keep { u: ua, c: ca }
+        } else if ctx.u[ua].content == ctx.c[ca].content {
+            Step::Pair {
+                u: ua,
+                c: ca,
+                kind: PairKind::EndingDiffers,
+            }
         } else {
             Step::Comment { u: ua, c: ca }
         });
@@ -274,6 +287,38 @@ fn unique_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<
             }
         }
     }
+    pairs.sort_unstable();
+    longest_increasing(&pairs)
+}
+
+/// Lines equal but for their endings, occurring once in each range: in a file whose line
+/// endings were all converted by an editor nothing else matches, and without these anchors the
+/// whole file would go through the programme only to report the same thing line by line.
+/// Such a convention line (no marker, no leading `#`) is a violation in every alignment, so
+/// these anchors are only ever taken in files that are invalid anyway.
+fn ending_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<(usize, usize)> {
+    let mut in_u: HashMap<&[u8], (u32, usize)> = HashMap::new();
+    for i in ur {
+        let e = in_u.entry(ctx.u[i].content).or_insert((0, i));
+        e.0 += 1;
+        e.1 = i;
+    }
+    let mut in_c: HashMap<&[u8], (u32, usize)> = HashMap::new();
+    for j in cr {
+        let e = in_c.entry(ctx.c[j].content).or_insert((0, j));
+        e.0 += 1;
+        e.1 = j;
+    }
+    let mut pairs: Vec<(usize, usize)> = in_c
+        .iter()
+        .filter(|(content, &(nc, j))| {
+            nc == 1 && ctx.added[j].is_none() && !content.starts_with(b"#")
+        })
+        .filter_map(|(content, &(_, j))| match in_u.get(content) {
+            Some(&(1, i)) if ctx.u[i].ending != ctx.c[j].ending => Some((i, j)),
+            _ => None,
+        })
+        .collect();
     pairs.sort_unstable();
     longest_increasing(&pairs)
 }
@@ -519,6 +564,24 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(k, s)| *s == Step::Comment { u: k, c: k }));
+    }
+
+    #[test]
+    fn converted_line_endings_pair_up() {
+        let mut u = Vec::new();
+        let mut c = Vec::new();
+        for k in 0..5000 {
+            u.extend_from_slice(format!("line {k}\n").as_bytes());
+            c.extend_from_slice(format!("line {k}\r\n").as_bytes());
+        }
+        let steps = run(&u, &c);
+        assert_eq!(steps.len(), 5000);
+        let pair = |k| Step::Pair {
+            u: k,
+            c: k,
+            kind: PairKind::EndingDiffers,
+        };
+        assert!(steps.iter().enumerate().all(|(k, s)| *s == pair(k)));
     }
 
     #[test]

@@ -572,8 +572,9 @@ fn hunk_header(line: &[u8]) -> Option<(usize, usize, usize, usize)> {
 }
 
 fn parse_range(s: &str) -> Option<(usize, usize)> {
+    // No source file has a billion lines; the cap keeps all position arithmetic far from overflow.
     let num = |t: &str| -> Option<usize> {
-        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        if t.is_empty() || t.len() > 9 || !t.bytes().all(|b| b.is_ascii_digit()) {
             None
         } else {
             t.parse().ok()
