@@ -152,7 +152,18 @@ fn near_miss(u: &Line<'_>, c: &Line<'_>, added: Option<&Added>) -> Option<PairKi
     if cc == uc || (cc.len() == uc.len() + 1 && cc[0] == b'#' && &cc[1..] == uc) {
         return Some(PairKind::EndingDiffers);
     }
-    if added.is_some_and(|a| a.effective == uc) {
+    // `foo ###` or `foo  ### why` where upstream has `foo`.
+    let code_is_upstream = |a: &Added| {
+        let code = &cc[..a.marker_at];
+        let end = code.len()
+            - code
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+        a.effective == uc || &code[..end] == uc
+    };
+    if added.is_some_and(code_is_upstream) {
         return Some(PairKind::MarkerOnUnchanged);
     }
     if cc.len() >= uc.len() + 2

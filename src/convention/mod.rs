@@ -51,7 +51,7 @@
 //! | `upstream line {n} was removed` / `upstream lines {a}-{b} were removed` | upstream lines missing from C; reported at the C line where they belong (one past the last line at end of file), quoting the first missing line |
 //! | `line changed in place: upstream line {n} was edited without being commented out` | a C line that is neither upstream, commented out nor marked, standing where a similar upstream line is missing |
 //! | `added line has no ' ###' marker` | any other C line that is neither upstream, commented out nor marked |
-//! | `' ###' marker on unchanged upstream line {n}` | an added line whose effective content is the missing upstream line at that place |
+//! | `' ###' marker on unchanged upstream line {n}` | an added line whose code before the marker is the missing upstream line at that place (`foo ###`, `foo  ### why`) |
 //! | `upstream line {n} commented out with more than one '#'` | `##foo` where upstream has `foo` |
 //! | `upstream line {n} commented out with an indented '#'` | `    #foo` where upstream has `    foo` |
 //! | `upstream line {n} commented out with a space after '#'` | `# foo` where upstream has `foo` |
