@@ -495,7 +495,7 @@ pub(crate) fn parse<'a>(path: &Path, patch: &'a [u8]) -> Result<Parsed<'a>, Patc
         return Err(PatchError::BadHunkHeader {
             path: err_path(),
             line: lines.len() + 1,
-            found: String::new(),
+            found: "(end of file)".to_string(),
         });
     }
     Ok(Parsed { hunks })
