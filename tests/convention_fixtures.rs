@@ -112,3 +112,58 @@ fn fixtures_cover_every_message() {
         assert!(all.contains(needle), "no fixture expects `{needle}`");
     }
 }
+
+/// Broken patches under `tests/fixtures/convention-patches/`: the error each must give.
+#[test]
+fn patch_fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convention-patches");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("read the patch fixture folder")
+        .map(|e| e.expect("fixture entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 10, "only {} patch fixture cases", dirs.len());
+    let mut failures = Vec::new();
+    for dir in &dirs {
+        let case = dir
+            .file_name()
+            .expect("case name")
+            .to_string_lossy()
+            .into_owned();
+        let upstream = read(dir, "upstream.py");
+        let patch = read(dir, "patch.diff");
+        let expected = String::from_utf8(read(dir, "expected.txt")).expect("expected.txt is UTF-8");
+        let ppath = PathBuf::from(format!("patches/{case}.py.diff"));
+        let applied = apply_patch(&ppath, &upstream, &patch);
+        let rendered = render(&ppath, &upstream, &patch);
+        let got = match (&applied, &rendered) {
+            (Err(a), Err(r)) if a == r => format!("{a}\n"),
+            (Ok(_), Ok(_)) => String::new(),
+            _ => format!("apply and render disagree: {applied:?} / {rendered:?}\n"),
+        };
+        if got != expected {
+            failures.push(format!("{case}:\n--- expected\n{expected}--- got\n{got}"));
+            continue;
+        }
+        if let Ok(convention) = rendered {
+            // A canonical patch comes back unchanged through its convention form.
+            let again = make_patch(
+                Path::new("convention.py"),
+                &format!("{case}.py"),
+                &upstream,
+                &convention,
+            );
+            if again.as_deref() != Ok(&patch[..]) {
+                failures.push(format!("{case}: make_patch(render(P)) != P"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n")
+    );
+}
