@@ -124,6 +124,7 @@ fn patch_fixtures() {
         .collect();
     dirs.sort();
     assert!(dirs.len() >= 10, "only {} patch fixture cases", dirs.len());
+    let upstream = read(&root, "upstream.py");
     let mut failures = Vec::new();
     for dir in &dirs {
         let case = dir
@@ -131,7 +132,6 @@ fn patch_fixtures() {
             .expect("case name")
             .to_string_lossy()
             .into_owned();
-        let upstream = read(dir, "upstream.py");
         let patch = read(dir, "patch.diff");
         let expected = String::from_utf8(read(dir, "expected.txt")).expect("expected.txt is UTF-8");
         let ppath = PathBuf::from(format!("patches/{case}.py.diff"));
