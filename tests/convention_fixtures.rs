@@ -6,8 +6,15 @@ use std::path::{Path, PathBuf};
 
 use portlib::convention::{apply_patch, extract, make_patch, render};
 
-fn cases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convention");
+fn fixture_root(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The case folders under `tests/fixtures/<name>`, sorted.
+fn case_dirs(name: &str) -> Vec<PathBuf> {
+    let root = fixture_root(name);
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("read the fixture folder")
         .map(|e| e.expect("fixture entry").path())
@@ -78,7 +85,7 @@ fn check(dir: &Path) -> Result<(), String> {
 
 #[test]
 fn convention_fixtures() {
-    let cases = cases();
+    let cases = case_dirs("convention");
     assert!(cases.len() >= 20, "only {} fixture cases", cases.len());
     let failures: Vec<String> = cases.iter().filter_map(|c| check(c).err()).collect();
     assert!(
@@ -92,7 +99,7 @@ fn convention_fixtures() {
 
 #[test]
 fn fixtures_cover_every_message() {
-    let all: String = cases()
+    let all: String = case_dirs("convention")
         .iter()
         .map(|c| String::from_utf8(read(c, "expected.txt")).expect("UTF-8"))
         .collect();
@@ -116,13 +123,8 @@ fn fixtures_cover_every_message() {
 /// Broken patches under `tests/fixtures/convention-patches/`: the error each must give.
 #[test]
 fn patch_fixtures() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convention-patches");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("read the patch fixture folder")
-        .map(|e| e.expect("fixture entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let root = fixture_root("convention-patches");
+    let dirs = case_dirs("convention-patches");
     assert!(dirs.len() >= 10, "only {} patch fixture cases", dirs.len());
     let upstream = read(&root, "upstream.py");
     let mut failures = Vec::new();

@@ -267,19 +267,8 @@ fn solve_middle(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>, out: &mut
 /// marker and not itself an upstream line: it can only be that line commented out, which is
 /// what makes a file commented out wholesale cheap to align.
 fn unique_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<(usize, usize)> {
-    // line -> (count, last index)
-    let mut in_u: HashMap<&[u8], (u32, usize)> = HashMap::new();
-    for i in ur.clone() {
-        let e = in_u.entry(ctx.u[i].raw).or_insert((0, i));
-        e.0 += 1;
-        e.1 = i;
-    }
-    let mut in_c: HashMap<&[u8], (u32, usize)> = HashMap::new();
-    for j in cr.clone() {
-        let e = in_c.entry(ctx.c[j].raw).or_insert((0, j));
-        e.0 += 1;
-        e.1 = j;
-    }
+    let in_u = occurrences(ctx.u, ur, |l| l.raw);
+    let in_c = occurrences(ctx.c, cr, |l| l.raw);
     let mut pairs: Vec<(usize, usize)> = Vec::new();
     for (&raw, &(nc, j)) in &in_c {
         if nc != 1 {
@@ -308,18 +297,8 @@ fn unique_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<
 /// Such a convention line (no marker, no leading `#`) is a violation in every alignment, so
 /// these anchors are only ever taken in files that are invalid anyway.
 fn ending_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<(usize, usize)> {
-    let mut in_u: HashMap<&[u8], (u32, usize)> = HashMap::new();
-    for i in ur {
-        let e = in_u.entry(ctx.u[i].content).or_insert((0, i));
-        e.0 += 1;
-        e.1 = i;
-    }
-    let mut in_c: HashMap<&[u8], (u32, usize)> = HashMap::new();
-    for j in cr {
-        let e = in_c.entry(ctx.c[j].content).or_insert((0, j));
-        e.0 += 1;
-        e.1 = j;
-    }
+    let in_u = occurrences(ctx.u, ur, |l| l.content);
+    let in_c = occurrences(ctx.c, cr, |l| l.content);
     let mut pairs: Vec<(usize, usize)> = in_c
         .iter()
         .filter(|(content, &(nc, j))| {
@@ -332,6 +311,21 @@ fn ending_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<
         .collect();
     pairs.sort_unstable();
     longest_increasing(&pairs)
+}
+
+/// For each key of the lines in `range`: how many lines have it, and the last one's index.
+fn occurrences<'a>(
+    lines: &[Line<'a>],
+    range: Range<usize>,
+    key: fn(&Line<'a>) -> &'a [u8],
+) -> HashMap<&'a [u8], (u32, usize)> {
+    let mut seen: HashMap<&'a [u8], (u32, usize)> = HashMap::new();
+    for k in range {
+        let e = seen.entry(key(&lines[k])).or_insert((0, k));
+        e.0 += 1;
+        e.1 = k;
+    }
+    seen
 }
 
 /// Longest chain of pairs (sorted by first member) increasing in the second member.
