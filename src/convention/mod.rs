@@ -59,7 +59,20 @@
 //! | `comment before the ' ###' marker in an added line` | `x = 1  # hi ###` (write `x = 1  ### hi`) |
 //! | `trailing whitespace in an added line` | the effective line would end in spaces or tabs |
 //!
-//! Broken patch files are [`PatchError`]s naming the patch, its line and the fix.
+//! Broken patch files are [`PatchError`]s, displayed as `patch:line: problem; fix: regenerate it
+//! with `portlib refresh` (or check it out again)`: the patch does not end with a newline; its
+//! line endings were converted to CRLF; a missing `--- a/`/`+++ b/` header; a header naming
+//! another file than the one the patch is stored for; a bad hunk header; a line in a hunk not
+//! starting with ` `, `-`, `+` or `\`; hunk counts that do not add up; hunks out of order or
+//! with a wrong patched-side start; a context or removed line that is not upstream's line at the
+//! stated number (stale, or for another file); a hunk past the end of upstream; a misplaced
+//! `\ No newline at end of file`.
+//!
+//! # Patch file names
+//!
+//! When a patch's path ends in `.diff` (`patches/json/decoder.py.diff`), its header must name
+//! the path it is stored for (`json/decoder.py`), so a patch copied over another one is caught
+//! even where the contexts happen to match.
 
 mod align;
 mod lines;
@@ -139,6 +152,9 @@ pub fn extract(
 
 /// Apply a patch exactly (no fuzz, no offset: every context and removed line must match at the
 /// stated line numbers) and return the effective source.
+///
+/// `patch_path` names the patch in errors; see "Patch file names" above. An empty patch gives
+/// upstream unchanged.
 pub fn apply_patch(
     patch_path: &Path,
     upstream: &[u8],
