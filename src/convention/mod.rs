@@ -31,6 +31,13 @@
 //! before its marker. With these two rules every valid convention file maps to exactly one
 //! (upstream, patch) pair and back.
 //!
+//! Two consequences worth knowing. Strings are followed within the line only, so an added line
+//! inside a docstring is read as code: `    See issue #12. ###` has "code" and a comment before
+//! the marker and is refused; write it `    See issue ###12.` (effective `    See issue #12.`).
+//! And where a line could be read two ways, the alignment keeps as many upstream lines as it
+//! can: after an upstream line `x ###`, the lines `#x ###` + `x ###` read as an added `#x` and
+//! the kept upstream line, not as a comment-out plus an added `x`.
+//!
 //! # Bytes, line endings, final newlines
 //!
 //! Files are bytes: non-UTF-8 upstream files work, and diagnostics quote lines lossily with

@@ -277,3 +277,20 @@ fn hunk_positions_are_checked() {
         }
     );
 }
+
+#[test]
+fn documented_quirks_hold() {
+    assert_eq!(
+        diags("'''\n'''\n", "'''\n    See issue #12. ###\n'''\n"),
+        vec!["2:15: comment before the ' ###' marker in an added line"]
+    );
+    let e = extract(
+        Path::new(C),
+        b"'''\n'''\n",
+        b"'''\n    See issue ###12.\n'''\n",
+    )
+    .unwrap();
+    assert_eq!(e, b"'''\n    See issue #12.\n'''\n");
+    let e = extract(Path::new(C), b"x ###\n", b"#x ###\nx ###\n").unwrap();
+    assert_eq!(e, b"#x\nx ###\n");
+}
