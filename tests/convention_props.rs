@@ -11,6 +11,10 @@ use std::path::Path;
 use portlib::convention::{apply_patch, extract, make_patch, patch_stats, render};
 use proptest::prelude::*;
 
+#[path = "support/plan.rs"]
+mod plan;
+use plan::{build, Files, Plan, UpLine};
+
 const CPATH: &str = "work/m.py";
 const PPATH: &str = "patches/m.py.diff";
 
@@ -55,24 +59,6 @@ const ADDED: &[&[u8]] = &[
     b"Don't # do",
 ];
 
-#[derive(Debug, Clone)]
-struct UpLine {
-    content: Vec<u8>,
-    crlf: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Plan {
-    upstream: Vec<UpLine>,
-    upstream_final_newline: bool,
-    /// Per upstream line: comment it out?
-    comment: Vec<bool>,
-    /// Added lines before upstream line k (k == len: at the end): (effective, crlf).
-    added: Vec<Vec<(Vec<u8>, bool)>>,
-    /// Whether the convention file's last line, when added, lacks a newline.
-    last_added_without_newline: bool,
-}
-
 fn up_line(pool: &'static [&'static [u8]]) -> impl Strategy<Value = UpLine> {
     (prop::sample::select(pool), prop::bool::weighted(0.15)).prop_map(|(c, crlf)| UpLine {
         content: c.to_vec(),
@@ -80,7 +66,7 @@ fn up_line(pool: &'static [&'static [u8]]) -> impl Strategy<Value = UpLine> {
     })
 }
 
-fn plan(
+fn plans(
     up_pool: &'static [&'static [u8]],
     add_pool: &'static [&'static [u8]],
 ) -> impl Strategy<Value = Plan> {
@@ -117,174 +103,6 @@ fn plan(
                     },
                 )
         })
-}
-
-fn ending(crlf: bool) -> &'static [u8] {
-    if crlf {
-        b"\r\n"
-    } else {
-        b"\n"
-    }
-}
-
-/// One line of the convention file being built: its bytes without ending, its ending, and what
-/// it contributes to the effective file.
-struct Built {
-    content: Vec<u8>,
-    ending: Vec<u8>,
-    effective: Option<Vec<u8>>,
-    /// Upstream's last line without a newline, commented out: takes an LF if not last.
-    commented_unterminated: bool,
-}
-
-/// A plan made into files.
-struct Files {
-    upstream: Vec<u8>,
-    convention: Vec<u8>,
-    effective: Vec<u8>,
-    added: usize,
-    commented: usize,
-}
-
-/// Render a plan as files.
-fn build(p: &Plan) -> Files {
-    let n = p.upstream.len();
-    // An empty last line without a newline is no line at all.
-    let unterminated = n > 0 && !p.upstream_final_newline && !p.upstream[n - 1].content.is_empty();
-    let mut upstream = Vec::new();
-    let mut lines: Vec<Built> = Vec::new();
-    let mut added = 0;
-    let mut add = |lines: &mut Vec<Built>, k: usize| {
-        for (e, crlf) in &p.added[k] {
-            added += 1;
-            lines.push(Built {
-                content: render_added_for_test(e),
-                ending: ending(*crlf).to_vec(),
-                effective: Some(e.clone()),
-                commented_unterminated: false,
-            });
-        }
-    };
-    for (k, ul) in p.upstream.iter().enumerate() {
-        let last_unterminated = k + 1 == n && unterminated;
-        let end: &[u8] = if last_unterminated {
-            b""
-        } else {
-            ending(ul.crlf)
-        };
-        upstream.extend_from_slice(&ul.content);
-        upstream.extend_from_slice(end);
-        add(&mut lines, k);
-        if p.comment[k] {
-            let mut content = b"#".to_vec();
-            content.extend_from_slice(&ul.content);
-            lines.push(Built {
-                content,
-                ending: end.to_vec(),
-                effective: None,
-                commented_unterminated: last_unterminated,
-            });
-        } else {
-            lines.push(Built {
-                content: ul.content.clone(),
-                ending: end.to_vec(),
-                effective: Some(ul.content.clone()),
-                commented_unterminated: false,
-            });
-        }
-    }
-    let upstream_ends_kept_unterminated = unterminated && !p.comment[n - 1];
-    if !upstream_ends_kept_unterminated {
-        add(&mut lines, n);
-    }
-    let count = lines.len();
-    if p.last_added_without_newline && !upstream_ends_kept_unterminated {
-        if let Some(last) = lines.last_mut() {
-            if !p.added[n].is_empty() {
-                last.ending.clear();
-            }
-        }
-    }
-    let (mut convention, mut effective) = (Vec::new(), Vec::new());
-    for (k, l) in lines.iter().enumerate() {
-        convention.extend_from_slice(&l.content);
-        let end: &[u8] = if l.commented_unterminated && k + 1 < count {
-            b"\n"
-        } else {
-            &l.ending
-        };
-        convention.extend_from_slice(end);
-        if let Some(e) = &l.effective {
-            effective.extend_from_slice(e);
-            effective.extend_from_slice(end);
-        }
-    }
-    Files {
-        upstream,
-        convention,
-        effective,
-        added,
-        commented: p.comment.iter().filter(|&&c| c).count(),
-    }
-}
-
-/// The marker rules, restated independently of the library (see the module docs there).
-fn render_added_for_test(e: &[u8]) -> Vec<u8> {
-    let comment = first_comment(e);
-    match comment {
-        Some(p)
-            if p > 0
-                && matches!(e[p - 1], b' ' | b'\t')
-                && e[..p].iter().any(|b| !matches!(b, b' ' | b'\t')) =>
-        {
-            let mut c = e[..p].to_vec();
-            c.extend_from_slice(b"###");
-            c.extend_from_slice(&e[p + 1..]);
-            c
-        }
-        _ => {
-            let mut c = e.to_vec();
-            c.extend_from_slice(b" ###");
-            c
-        }
-    }
-}
-
-fn first_comment(s: &[u8]) -> Option<usize> {
-    let mut quote: Option<&[u8]> = None;
-    let mut i = 0;
-    while i < s.len() {
-        match quote {
-            Some(q) => {
-                if s[i] == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if s[i..].starts_with(q) {
-                    i += q.len();
-                    quote = None;
-                    continue;
-                }
-            }
-            None => {
-                if s[i] == b'#' {
-                    return Some(i);
-                }
-                for q in [&b"'''"[..], b"\"\"\"", b"'", b"\""] {
-                    if s[i..].starts_with(q) {
-                        quote = Some(q);
-                        i += q.len();
-                        break;
-                    }
-                }
-                if quote.is_some() {
-                    continue;
-                }
-            }
-        }
-        i += 1;
-    }
-    None
 }
 
 fn check_roundtrip(upstream: &[u8], convention: &[u8]) -> Result<Vec<u8>, TestCaseError> {
@@ -338,7 +156,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn valid_edits_roundtrip(p in plan(UPSTREAM, ADDED)) {
+    fn valid_edits_roundtrip(p in plans(UPSTREAM, ADDED)) {
         let f = build(&p);
         let patch = check_roundtrip(&f.upstream, &f.convention)?;
         let stats = patch_stats(Path::new(PPATH), &patch).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -350,7 +168,7 @@ proptest! {
     }
 
     #[test]
-    fn unambiguous_edits_give_the_planned_effective_file(p in plan(&[b"u1", b"u2", b"", b"    u3", b"\xff"], &[b"a1", b"# a2", b"a3  # why"])) {
+    fn unambiguous_edits_give_the_planned_effective_file(p in plans(&[b"u1", b"u2", b"", b"    u3", b"\xff"], &[b"a1", b"# a2", b"a3  # why"])) {
         let f = build(&p);
         check_roundtrip(&f.upstream, &f.convention)?;
         let extracted = extract(Path::new(CPATH), &f.upstream, &f.convention).map_err(|_| TestCaseError::fail("extract"))?;
@@ -358,7 +176,7 @@ proptest! {
     }
 
     #[test]
-    fn unchanged_file_gives_empty_patch(p in plan(UPSTREAM, ADDED)) {
+    fn unchanged_file_gives_empty_patch(p in plans(UPSTREAM, ADDED)) {
         let upstream = build(&p).upstream;
         let patch = make_patch(Path::new(CPATH), "m.py", &upstream, &upstream).map_err(|_| TestCaseError::fail("rejected"))?;
         prop_assert!(patch.is_empty());
@@ -397,7 +215,7 @@ proptest! {
 
     /// Patches mangled by hand: an error or a result, never a panic.
     #[test]
-    fn mangled_patches_never_panic(p in plan(UPSTREAM, ADDED), cut in any::<prop::sample::Index>(), junk in prop::sample::select(JUNK)) {
+    fn mangled_patches_never_panic(p in plans(UPSTREAM, ADDED), cut in any::<prop::sample::Index>(), junk in prop::sample::select(JUNK)) {
         let Files { upstream, convention, .. } = build(&p);
         let patch = make_patch(Path::new(CPATH), "m.py", &upstream, &convention).map_err(|_| TestCaseError::fail("rejected"))?;
         let at = cut.index(patch.len() + 1);

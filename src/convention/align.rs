@@ -35,8 +35,12 @@
 //! addition, and the upstream line has no other copy to be kept as). Such lines are anchors,
 //! as in patience diff: the longest increasing chain of them splits the problem into small gaps,
 //! recursively, and common prefixes and suffixes of anchor-able lines are peeled off the same
-//! way. Only the gaps go through the full programme. A gap still too large (a file rewritten
-//! wholesale) is split by the `similar` crate's Myers diff before the programme runs.
+//! way. A convention line occurring once that is `#` + an upstream line occurring once (and is
+//! no upstream line itself, and has no marker) is forced the same way, as a comment-out. Only
+//! the gaps go through the full programme. In a gap with no such anchors, lines equal but for
+//! their line endings anchor as violations (an editor converted the file). A gap still too large
+//! (a file rewritten wholesale) is split by the `similar` crate's Myers diff first, and one
+//! beyond 64 M cells is reported as removed and unmarked lines rather than exhaust memory.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -148,7 +152,18 @@ fn near_miss(u: &Line<'_>, c: &Line<'_>, added: Option<&Added>) -> Option<PairKi
     if cc == uc || (cc.len() == uc.len() + 1 && cc[0] == b'#' && &cc[1..] == uc) {
         return Some(PairKind::EndingDiffers);
     }
-    if added.is_some_and(|a| a.effective == uc) {
+    // `foo ###` or `foo  ### why` where upstream has `foo`.
+    let code_is_upstream = |a: &Added| {
+        let code = &cc[..a.marker_at];
+        let end = code.len()
+            - code
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+        a.effective == uc || &code[..end] == uc
+    };
+    if added.is_some_and(code_is_upstream) {
         return Some(PairKind::MarkerOnUnchanged);
     }
     if cc.len() >= uc.len() + 2
@@ -216,6 +231,9 @@ fn solve_middle(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>, out: &mut
         return table(ctx, ur, cr, out);
     }
     let mut anchors = unique_anchors(ctx, ur.clone(), cr.clone());
+    if anchors.is_empty() {
+        anchors = ending_anchors(ctx, ur.clone(), cr.clone());
+    }
     if anchors.is_empty() && cells > LARGE_GAP {
         anchors = myers_anchors(ctx, ur.clone(), cr.clone());
     }
@@ -225,35 +243,89 @@ fn solve_middle(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>, out: &mut
     let (mut u0, mut c0) = (ur.start, cr.start);
     for (ua, ca) in anchors {
         solve(ctx, u0..ua, c0..ca, out);
-        out.push(Step::Keep { u: ua, c: ca });
+        out.push(if ctx.u[ua].raw == ctx.c[ca].raw {
+            Step::Keep { u: ua, c: ca }
+        } else if ctx.u[ua].content == ctx.c[ca].content {
+            Step::Pair {
+                u: ua,
+                c: ca,
+                kind: PairKind::EndingDiffers,
+            }
+        } else {
+            Step::Comment { u: ua, c: ca }
+        });
         u0 = ua + 1;
         c0 = ca + 1;
     }
     solve(ctx, u0..ur.end, c0..cr.end, out);
 }
 
-/// Anchor-able pairs whose line occurs once in each range, longest chain increasing in both.
+/// Pairs forced in any valid alignment, longest chain increasing in both members.
+///
+/// A kept anchor is an anchor-able line occurring once in each range. A comment-out anchor is a
+/// convention line occurring once, equal to `#` + an upstream line that occurs once, carrying no
+/// marker and not itself an upstream line: it can only be that line commented out, which is
+/// what makes a file commented out wholesale cheap to align.
 fn unique_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<(usize, usize)> {
-    // line -> (count in u, index in u, count in c, index in c)
-    let mut seen: HashMap<&[u8], (u32, usize, u32, usize)> = HashMap::new();
-    for i in ur.clone() {
-        let e = seen.entry(ctx.u[i].raw).or_insert((0, i, 0, 0));
-        e.0 += 1;
-        e.1 = i;
-    }
-    for j in cr.clone() {
-        if let Some(e) = seen.get_mut(ctx.c[j].raw) {
-            e.2 += 1;
-            e.3 = j;
+    let in_u = occurrences(ctx.u, ur, |l| l.raw);
+    let in_c = occurrences(ctx.c, cr, |l| l.raw);
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for (&raw, &(nc, j)) in &in_c {
+        if nc != 1 {
+            continue;
+        }
+        match in_u.get(raw) {
+            Some(&(1, i)) if ctx.anchorable(i, j) => pairs.push((i, j)),
+            Some(_) => {}
+            None => {
+                let commented = raw.strip_prefix(b"#").and_then(|rest| in_u.get(rest));
+                if let Some(&(1, i)) = commented {
+                    if ctx.added[j].is_none() {
+                        pairs.push((i, j));
+                    }
+                }
+            }
         }
     }
-    let mut pairs: Vec<(usize, usize)> = seen
-        .values()
-        .filter(|&&(nu, i, nc, j)| nu == 1 && nc == 1 && ctx.anchorable(i, j))
-        .map(|&(_, i, _, j)| (i, j))
+    pairs.sort_unstable();
+    longest_increasing(&pairs)
+}
+
+/// Lines equal but for their endings, occurring once in each range: in a file whose line
+/// endings were all converted by an editor nothing else matches, and without these anchors the
+/// whole file would go through the programme only to report the same thing line by line.
+/// Such a convention line (no marker, no leading `#`) is a violation in every alignment, so
+/// these anchors are only ever taken in files that are invalid anyway.
+fn ending_anchors(ctx: &Ctx<'_, '_>, ur: Range<usize>, cr: Range<usize>) -> Vec<(usize, usize)> {
+    let in_u = occurrences(ctx.u, ur, |l| l.content);
+    let in_c = occurrences(ctx.c, cr, |l| l.content);
+    let mut pairs: Vec<(usize, usize)> = in_c
+        .iter()
+        .filter(|(content, &(nc, j))| {
+            nc == 1 && ctx.added[j].is_none() && !content.starts_with(b"#")
+        })
+        .filter_map(|(content, &(_, j))| match in_u.get(content) {
+            Some(&(1, i)) if ctx.u[i].ending != ctx.c[j].ending => Some((i, j)),
+            _ => None,
+        })
         .collect();
     pairs.sort_unstable();
     longest_increasing(&pairs)
+}
+
+/// For each key of the lines in `range`: how many lines have it, and the last one's index.
+fn occurrences<'a>(
+    lines: &[Line<'a>],
+    range: Range<usize>,
+    key: fn(&Line<'a>) -> &'a [u8],
+) -> HashMap<&'a [u8], (u32, usize)> {
+    let mut seen: HashMap<&'a [u8], (u32, usize)> = HashMap::new();
+    for k in range {
+        let e = seen.entry(key(&lines[k])).or_insert((0, k));
+        e.0 += 1;
+        e.1 = k;
+    }
+    seen
 }
 
 /// Longest chain of pairs (sorted by first member) increasing in the second member.
@@ -481,6 +553,40 @@ mod tests {
         assert_eq!(steps[0], Step::Comment { u: 0, c: 0 });
         assert_eq!(steps.len(), 3001);
         assert_eq!(steps[3000], Step::Add { c: 3000 });
+    }
+
+    #[test]
+    fn commented_out_file_uses_comment_anchors() {
+        let mut u = Vec::new();
+        let mut c = Vec::new();
+        for k in 0..9000 {
+            u.extend_from_slice(format!("line {k}\n").as_bytes());
+            c.extend_from_slice(format!("#line {k}\n").as_bytes());
+        }
+        let steps = run(&u, &c);
+        assert_eq!(steps.len(), 9000);
+        assert!(steps
+            .iter()
+            .enumerate()
+            .all(|(k, s)| *s == Step::Comment { u: k, c: k }));
+    }
+
+    #[test]
+    fn converted_line_endings_pair_up() {
+        let mut u = Vec::new();
+        let mut c = Vec::new();
+        for k in 0..5000 {
+            u.extend_from_slice(format!("line {k}\n").as_bytes());
+            c.extend_from_slice(format!("line {k}\r\n").as_bytes());
+        }
+        let steps = run(&u, &c);
+        assert_eq!(steps.len(), 5000);
+        let pair = |k| Step::Pair {
+            u: k,
+            c: k,
+            kind: PairKind::EndingDiffers,
+        };
+        assert!(steps.iter().enumerate().all(|(k, s)| *s == pair(k)));
     }
 
     #[test]

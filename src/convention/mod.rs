@@ -31,6 +31,13 @@
 //! before its marker. With these two rules every valid convention file maps to exactly one
 //! (upstream, patch) pair and back.
 //!
+//! Two consequences worth knowing. Strings are followed within the line only, so an added line
+//! inside a docstring is read as code: `    See issue #12. ###` has "code" and a comment before
+//! the marker and is refused; write it `    See issue ###12.` (effective `    See issue #12.`).
+//! And where a line could be read two ways, the alignment keeps as many upstream lines as it
+//! can: after an upstream line `x ###`, the lines `#x ###` + `x ###` read as an added `#x` and
+//! the kept upstream line, not as a comment-out plus an added `x`.
+//!
 //! # Bytes, line endings, final newlines
 //!
 //! Files are bytes: non-UTF-8 upstream files work, and diagnostics quote lines lossily with
@@ -51,7 +58,7 @@
 //! | `upstream line {n} was removed` / `upstream lines {a}-{b} were removed` | upstream lines missing from C; reported at the C line where they belong (one past the last line at end of file), quoting the first missing line |
 //! | `line changed in place: upstream line {n} was edited without being commented out` | a C line that is neither upstream, commented out nor marked, standing where a similar upstream line is missing |
 //! | `added line has no ' ###' marker` | any other C line that is neither upstream, commented out nor marked |
-//! | `' ###' marker on unchanged upstream line {n}` | an added line whose effective content is the missing upstream line at that place |
+//! | `' ###' marker on unchanged upstream line {n}` | an added line whose code before the marker is the missing upstream line at that place (`foo ###`, `foo  ### why`) |
 //! | `upstream line {n} commented out with more than one '#'` | `##foo` where upstream has `foo` |
 //! | `upstream line {n} commented out with an indented '#'` | `    #foo` where upstream has `    foo` |
 //! | `upstream line {n} commented out with a space after '#'` | `# foo` where upstream has `foo` |
@@ -59,7 +66,20 @@
 //! | `comment before the ' ###' marker in an added line` | `x = 1  # hi ###` (write `x = 1  ### hi`) |
 //! | `trailing whitespace in an added line` | the effective line would end in spaces or tabs |
 //!
-//! Broken patch files are [`PatchError`]s naming the patch, its line and the fix.
+//! Broken patch files are [`PatchError`]s, displayed as `patch:line: problem; fix: regenerate it
+//! with `portlib refresh` (or check it out again)`: the patch does not end with a newline; its
+//! line endings were converted to CRLF; a missing `--- a/`/`+++ b/` header; a header naming
+//! another file than the one the patch is stored for; a bad hunk header; a line in a hunk not
+//! starting with ` `, `-`, `+` or `\`; hunk counts that do not add up; hunks out of order or
+//! with a wrong patched-side start; a context or removed line that is not upstream's line at the
+//! stated number (stale, or for another file); a hunk past the end of upstream; a misplaced
+//! `\ No newline at end of file`.
+//!
+//! # Patch file names
+//!
+//! When a patch's path ends in `.diff` (`patches/json/decoder.py.diff`), its header must name
+//! the path it is stored for (`json/decoder.py`), so a patch copied over another one is caught
+//! even where the contexts happen to match.
 
 mod align;
 mod lines;
@@ -139,6 +159,9 @@ pub fn extract(
 
 /// Apply a patch exactly (no fuzz, no offset: every context and removed line must match at the
 /// stated line numbers) and return the effective source.
+///
+/// `patch_path` names the patch in errors; see "Patch file names" above. An empty patch gives
+/// upstream unchanged.
 pub fn apply_patch(
     patch_path: &Path,
     upstream: &[u8],

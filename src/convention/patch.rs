@@ -29,6 +29,14 @@ pub enum PatchError {
         /// 1-based line in the patch.
         line: usize,
     },
+    /// The patch file's own line endings were converted to CRLF (by an editor or git).
+    #[error("{}:{line}: the patch's line endings were converted to CRLF (patches use LF; CR bytes are upstream content); fix: {FIX}", path.display())]
+    CrlfPatch {
+        /// The patch file.
+        path: PathBuf,
+        /// 1-based line in the patch.
+        line: usize,
+    },
     /// The `---`/`+++` file header is missing or malformed.
     #[error("{}:{line}: expected a `{expected}` header line, found `{found}`; fix: {FIX}", path.display())]
     BadFileHeader {
@@ -147,6 +155,49 @@ pub enum PatchError {
         /// 1-based line in the patch.
         line: usize,
     },
+}
+
+impl PatchError {
+    /// The patch file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            PatchError::Truncated { path, .. }
+            | PatchError::CrlfPatch { path, .. }
+            | PatchError::BadFileHeader { path, .. }
+            | PatchError::WrongFile { path, .. }
+            | PatchError::BadHunkHeader { path, .. }
+            | PatchError::UnexpectedLine { path, .. }
+            | PatchError::CountMismatch { path, .. }
+            | PatchError::HunkOutOfOrder { path, .. }
+            | PatchError::HunkOffset { path, .. }
+            | PatchError::ContextMismatch { path, .. }
+            | PatchError::PastEnd { path, .. }
+            | PatchError::MisplacedNoNewline { path, .. } => path,
+        }
+    }
+
+    /// The 1-based line in the patch file where the problem shows.
+    pub fn line(&self) -> usize {
+        match self {
+            PatchError::Truncated { line, .. }
+            | PatchError::CrlfPatch { line, .. }
+            | PatchError::BadFileHeader { line, .. }
+            | PatchError::WrongFile { line, .. }
+            | PatchError::BadHunkHeader { line, .. }
+            | PatchError::UnexpectedLine { line, .. }
+            | PatchError::CountMismatch { line, .. }
+            | PatchError::HunkOutOfOrder { line, .. }
+            | PatchError::HunkOffset { line, .. }
+            | PatchError::ContextMismatch { line, .. }
+            | PatchError::PastEnd { line, .. }
+            | PatchError::MisplacedNoNewline { line, .. } => *line,
+        }
+    }
+
+    /// What to do about it (also the end of the message).
+    pub fn fix(&self) -> &'static str {
+        FIX
+    }
 }
 
 /// One line of a diff: `b' '`, `b'-'` or `b'+'`, its content and its ending.
@@ -372,6 +423,12 @@ pub(crate) fn parse<'a>(path: &Path, patch: &'a [u8]) -> Result<Parsed<'a>, Patc
             line: lines.len(),
         });
     }
+    if lines[0].ends_with(b"\r") {
+        return Err(PatchError::CrlfPatch {
+            path: err_path(),
+            line: 1,
+        });
+    }
     let old_name = header(path, &lines, 0, b"--- a/", "--- a/")?;
     let new_name = header(path, &lines, 1, b"+++ b/", "+++ b/")?;
     if old_name != new_name {
@@ -445,11 +502,16 @@ pub(crate) fn parse<'a>(path: &Path, patch: &'a [u8]) -> Result<Parsed<'a>, Patc
                     continue;
                 }
                 _ => {
+                    let found = if text.is_empty() {
+                        "(an empty line: a blank context line is a single space)".to_string()
+                    } else {
+                        display(text)
+                    };
                     return Err(PatchError::UnexpectedLine {
                         path: err_path(),
                         line: k + 1,
-                        found: display(text),
-                    })
+                        found,
+                    });
                 }
             }
             old_seen += usize::from(kind != b'+');
@@ -495,7 +557,7 @@ pub(crate) fn parse<'a>(path: &Path, patch: &'a [u8]) -> Result<Parsed<'a>, Patc
         return Err(PatchError::BadHunkHeader {
             path: err_path(),
             line: lines.len() + 1,
-            found: String::new(),
+            found: "(end of file)".to_string(),
         });
     }
     Ok(Parsed { hunks })
@@ -514,7 +576,9 @@ fn header<'a>(
             path: path.to_path_buf(),
             line: k + 1,
             expected,
-            found: lines.get(k).map(|l| display(l)).unwrap_or_default(),
+            found: lines
+                .get(k)
+                .map_or_else(|| "(end of file)".to_string(), |l| display(l)),
         }),
     }
 }
@@ -572,8 +636,9 @@ fn hunk_header(line: &[u8]) -> Option<(usize, usize, usize, usize)> {
 }
 
 fn parse_range(s: &str) -> Option<(usize, usize)> {
+    // No source file has a billion lines; the cap keeps all position arithmetic far from overflow.
     let num = |t: &str| -> Option<usize> {
-        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        if t.is_empty() || t.len() > 9 || !t.bytes().all(|b| b.is_ascii_digit()) {
             None
         } else {
             t.parse().ok()

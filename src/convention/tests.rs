@@ -219,3 +219,78 @@ fn broken_patches() {
         "{msg}"
     );
 }
+
+#[test]
+fn hunk_positions_are_checked() {
+    let u = b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n";
+    let p = make_patch(
+        Path::new(C),
+        "m.py",
+        u,
+        b"#a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n#k\n",
+    )
+    .unwrap();
+    let good = String::from_utf8(p).unwrap();
+    assert_eq!(good.matches("@@").count(), 4, "two hunks:\n{good}");
+    let err = |patch: &str| apply_patch(Path::new(P), u, patch.as_bytes()).unwrap_err();
+    assert!(matches!(
+        err(&good.replace("@@ -8,4 +7,3 @@", "@@ -8,4 +8,3 @@")),
+        PatchError::HunkOffset { line: 8, .. }
+    ));
+    assert!(matches!(
+        err(&good.replace("@@ -8,4 +7,3 @@", "@@ -2,4 +1,3 @@")),
+        PatchError::HunkOutOfOrder { line: 8, .. }
+    ));
+    assert!(matches!(
+        err(&good.replace("@@ -8,4 +7,3 @@", "@@ -99999999999,4 +7,3 @@")),
+        PatchError::BadHunkHeader { .. }
+    ));
+    assert!(matches!(
+        err(&good.replace("@@ -8,4 +7,3 @@", "@@ -9,4 +8,3 @@")),
+        PatchError::ContextMismatch {
+            line: 9,
+            upstream_line: 9,
+            ..
+        }
+    ));
+    assert!(matches!(
+        err(&good.replace("@@ -8,4 +7,3 @@", "@@ -90,4 +89,3 @@")),
+        PatchError::PastEnd { .. }
+    ));
+    let no_hunks = "--- a/m.py\n+++ b/m.py\n";
+    assert!(matches!(
+        err(no_hunks),
+        PatchError::BadHunkHeader { line: 3, .. }
+    ));
+    let misplaced =
+        "--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,3 @@\n+x\n\\ No newline at end of file\n a\n b\n";
+    assert!(matches!(
+        err(misplaced),
+        PatchError::MisplacedNoNewline { .. }
+    ));
+    let stats = patch_stats(Path::new(P), good.as_bytes()).unwrap();
+    assert_eq!(
+        stats,
+        PatchStats {
+            commented: 2,
+            added: 0
+        }
+    );
+}
+
+#[test]
+fn documented_quirks_hold() {
+    assert_eq!(
+        diags("'''\n'''\n", "'''\n    See issue #12. ###\n'''\n"),
+        vec!["2:15: comment before the ' ###' marker in an added line"]
+    );
+    let e = extract(
+        Path::new(C),
+        b"'''\n'''\n",
+        b"'''\n    See issue ###12.\n'''\n",
+    )
+    .unwrap();
+    assert_eq!(e, b"'''\n    See issue #12.\n'''\n");
+    let e = extract(Path::new(C), b"x ###\n", b"#x ###\nx ###\n").unwrap();
+    assert_eq!(e, b"#x\nx ###\n");
+}
