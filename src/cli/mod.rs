@@ -9,12 +9,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod dis;
+
 /// Exit status of a subcommand that ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Everything is fine (exit 0).
     Ok,
     /// The command ran and found problems (exit 1).
+    #[allow(dead_code)] // until a checking subcommand returns it
     Problems,
 }
 
@@ -67,12 +70,17 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Disassemble a .mpy v6.3 bytecode file (ours or mpy-cross's) into readable text.
+    Dis(dis::DisArgs),
+}
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<Outcome> = match cli.command {};
+    let result: anyhow::Result<Outcome> = match cli.command {
+        Command::Dis(args) => args.run(&cli.global),
+    };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
