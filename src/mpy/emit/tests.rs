@@ -296,3 +296,316 @@ fn scope_pass_registers_only_non_names() {
     assert_eq!(texts, [&b"m.py"[..], b"<module>", b"attr"]);
     assert_eq!(e.consts().entries().len(), 1);
 }
+
+fn binop(sym: &str) -> BinaryOp {
+    BinaryOp::from_symbol(sym).expect("known operator")
+}
+
+#[test]
+fn try_except_golden_byte_for_byte() {
+    // Exercises SETUP_FINALLY/SETUP_EXCEPT, POP_EXCEPT_JUMP, dead code after raise/return,
+    // exception levels (n_exc_stack 3) and the §3.7 stack adjustments of try statements.
+    let (mpy, _) = golden("try_except");
+    let module: Body = Box::new(|e| {
+        e.set_source_line(1);
+        e.make_function(1);
+        e.store_name(b"g");
+        e.set_source_line(18);
+        e.make_function(2);
+        e.store_name(b"h");
+        e.load_const_none();
+        e.return_value();
+    });
+    let g: Body = Box::new(|e| {
+        let print_call = |e: &mut Emitter, s: &[u8]| {
+            e.load_global(b"print");
+            e.load_const_string(s);
+        };
+        e.set_source_line(2);
+        let l_finally = e.new_label();
+        e.setup_finally(l_finally);
+        e.enter_exception_level();
+        e.adjust_stack(3);
+        e.set_source_line(3);
+        let l_handlers = e.new_label();
+        let l_else = e.new_label();
+        let l_end = e.new_label();
+        e.setup_except(l_handlers);
+        e.enter_exception_level();
+        e.set_source_line(4);
+        e.load_const_small_int(1);
+        e.load_fast(0);
+        e.binary_op(binop("/"));
+        e.store_fast(1);
+        e.pop_except_jump(l_else);
+        e.place_label(l_handlers);
+        e.adjust_stack(4);
+        // except ZeroDivisionError as e:
+        let next1 = e.new_label();
+        e.dup_top();
+        e.load_global(b"ZeroDivisionError");
+        e.binary_op(binop("exc-match"));
+        e.pop_jump_if(false, next1);
+        e.store_fast(2);
+        let l_as = e.new_label();
+        e.setup_finally(l_as);
+        e.enter_exception_level();
+        e.set_source_line(6);
+        print_call(e, b"zero");
+        e.load_fast(2);
+        e.call_function(2, 0, false);
+        e.pop_top();
+        e.set_source_line(7);
+        e.raise_last();
+        e.load_const_none();
+        e.place_label(l_as);
+        e.adjust_stack(1);
+        e.load_const_none();
+        e.store_fast(2);
+        e.delete_fast(2);
+        e.adjust_stack(-1);
+        e.end_finally();
+        e.exit_exception_level();
+        e.pop_except_jump(l_end);
+        e.place_label(next1);
+        e.adjust_stack(1);
+        // except (TypeError, ValueError):
+        let next2 = e.new_label();
+        e.dup_top();
+        e.set_source_line(8);
+        e.load_global(b"TypeError");
+        e.load_global(b"ValueError");
+        e.build(BuildKind::Tuple, 2);
+        e.binary_op(binop("exc-match"));
+        e.pop_jump_if(false, next2);
+        e.pop_top();
+        e.set_source_line(9);
+        e.load_const_none();
+        e.store_fast(1);
+        e.pop_except_jump(l_end);
+        e.place_label(next2);
+        e.adjust_stack(1);
+        // bare except:
+        let next3 = e.new_label();
+        e.pop_top();
+        e.set_source_line(11);
+        e.load_global(b"RuntimeError");
+        e.load_const_string(b"other");
+        e.call_function(1, 0, false);
+        e.load_const_none();
+        e.raise_from();
+        e.pop_except_jump(l_end);
+        e.place_label(next3);
+        e.adjust_stack(1);
+        e.end_finally();
+        e.adjust_stack(-3);
+        e.exit_exception_level();
+        e.place_label(l_else);
+        e.set_source_line(13);
+        print_call(e, b"ok");
+        e.call_function(1, 0, false);
+        e.pop_top();
+        e.place_label(l_end);
+        e.adjust_stack(-3);
+        e.load_const_none();
+        e.place_label(l_finally);
+        e.adjust_stack(1);
+        e.set_source_line(15);
+        print_call(e, b"done");
+        e.call_function(1, 0, false);
+        e.pop_top();
+        e.adjust_stack(-1);
+        e.end_finally();
+        e.exit_exception_level();
+        e.set_source_line(16);
+        e.load_fast(1);
+        e.return_value();
+        e.load_const_none();
+        e.return_value();
+    });
+    let h: Body = Box::new(|e| {
+        e.set_source_line(19);
+        let l_finally = e.new_label();
+        e.setup_finally(l_finally);
+        e.enter_exception_level();
+        e.adjust_stack(3);
+        e.set_source_line(20);
+        e.load_const_small_int(1);
+        e.return_value();
+        e.adjust_stack(-3);
+        e.load_const_none();
+        e.place_label(l_finally);
+        e.adjust_stack(1);
+        e.set_source_line(22);
+        e.adjust_stack(-1);
+        e.end_finally();
+        e.exit_exception_level();
+        e.load_const_none();
+        e.return_value();
+    });
+    let scopes: Vec<(ScopeInfo, Body)> = vec![
+        (module_info(), module),
+        (one_arg("g", 3), g),
+        (
+            ScopeInfo {
+                name: b"h".to_vec(),
+                ..ScopeInfo::default()
+            },
+            h,
+        ),
+    ];
+    let file = compile(b"try_except.py", &scopes).expect("emits");
+    assert_eq!(file, MpyFile::parse(&mpy).expect("golden parses"));
+    assert_eq!(file.to_bytes(), mpy);
+}
+
+#[test]
+fn with_golden_byte_for_byte() {
+    // SETUP_WITH / WITH_CLEANUP stack peaks, dead LOAD_CONST_NONE after return, and the
+    // 3-line limit of short line entries (`0:4 0:6`).
+    let (mpy, _) = golden("with_stmt");
+    let module: Body = Box::new(|e| {
+        e.set_source_line(1);
+        e.make_function(1);
+        e.store_name(b"f");
+        e.set_source_line(5);
+        e.make_function(2);
+        e.store_name(b"g");
+        e.load_const_none();
+        e.return_value();
+    });
+    // Each with item: <ctx>; SETUP_WITH L; (store|POP_TOP); <inner>; LOAD_CONST_NONE;
+    // L: WITH_CLEANUP; END_FINALLY.
+    let f: Body = Box::new(|e| {
+        e.set_source_line(2);
+        let l1 = e.new_label();
+        let l2 = e.new_label();
+        e.load_fast(0);
+        e.setup_with(l1);
+        e.enter_exception_level();
+        e.store_fast(2);
+        e.load_fast(1);
+        e.setup_with(l2);
+        e.enter_exception_level();
+        e.pop_top();
+        e.set_source_line(3);
+        e.load_fast(2);
+        e.return_value();
+        e.load_const_none();
+        e.place_label(l2);
+        e.with_cleanup();
+        e.end_finally();
+        e.exit_exception_level();
+        e.load_const_none();
+        e.place_label(l1);
+        e.with_cleanup();
+        e.end_finally();
+        e.exit_exception_level();
+        e.load_const_none();
+        e.return_value();
+    });
+    let g: Body = Box::new(|e| {
+        e.set_source_line(6);
+        let l0 = e.new_label();
+        e.load_fast(0);
+        e.setup_with(l0);
+        e.enter_exception_level();
+        e.pop_top();
+        e.set_source_line(7);
+        e.load_const_small_int(1);
+        e.store_fast(1);
+        e.load_const_none();
+        e.place_label(l0);
+        e.with_cleanup();
+        e.end_finally();
+        e.exit_exception_level();
+        e.set_source_line(8);
+        let l1 = e.new_label();
+        let l2 = e.new_label();
+        e.load_global(b"open");
+        e.load_const_string(b"f");
+        e.call_function(1, 0, false);
+        e.setup_with(l1);
+        e.enter_exception_level();
+        e.store_fast(2);
+        e.load_global(b"open");
+        e.load_const_string(b"g");
+        e.call_function(1, 0, false);
+        e.setup_with(l2);
+        e.enter_exception_level();
+        e.store_fast(3);
+        e.set_source_line(9);
+        e.load_fast(2);
+        e.load_method(b"write");
+        e.load_fast(3);
+        e.load_method(b"read");
+        e.call_method(0, 0, false);
+        e.call_method(1, 0, false);
+        e.pop_top();
+        e.load_const_none();
+        e.place_label(l2);
+        e.with_cleanup();
+        e.end_finally();
+        e.exit_exception_level();
+        e.load_const_none();
+        e.place_label(l1);
+        e.with_cleanup();
+        e.end_finally();
+        e.exit_exception_level();
+        e.set_source_line(10);
+        e.load_fast(1);
+        e.return_value();
+        e.load_const_none();
+        e.return_value();
+    });
+    let two_args = ScopeInfo {
+        name: b"f".to_vec(),
+        arg_names: vec![b"a".to_vec(), b"c".to_vec()],
+        n_pos_args: 2,
+        n_locals: 3,
+        ..ScopeInfo::default()
+    };
+    let g_info = ScopeInfo {
+        name: b"g".to_vec(),
+        arg_names: vec![b"lock".to_vec()],
+        n_pos_args: 1,
+        n_locals: 4,
+        ..ScopeInfo::default()
+    };
+    let scopes: Vec<(ScopeInfo, Body)> = vec![(module_info(), module), (two_args, f), (g_info, g)];
+    let file = compile(b"with_stmt.py", &scopes).expect("emits");
+    assert_eq!(file, MpyFile::parse(&mpy).expect("golden parses"));
+    assert_eq!(file.to_bytes(), mpy);
+}
+
+#[test]
+fn long_line_gaps_golden_byte_for_byte() {
+    // 3,000-line gap (two 2-byte entries), a 10-line gap (2-byte) and a 101-line gap.
+    let (mpy, py) = golden("line_gaps_long");
+    let line_of = |prefix: &str| {
+        py.lines()
+            .position(|l| l.starts_with(prefix))
+            .map_or(0, |i| i as u64 + 1)
+    };
+    let (ly, lz, lw) = (line_of("y ="), line_of("z ="), line_of("w ="));
+    let module: Body = Box::new(move |e| {
+        e.set_source_line(1);
+        e.load_const_small_int(1);
+        e.store_name(b"x");
+        e.set_source_line(ly);
+        e.load_const_small_int(2);
+        e.store_name(b"y");
+        e.set_source_line(lz);
+        e.load_const_small_int(3);
+        e.store_name(b"z");
+        e.set_source_line(lw);
+        e.load_name(b"x");
+        e.load_name(b"y");
+        e.build(BuildKind::Tuple, 2);
+        e.store_name(b"w");
+        e.load_const_none();
+        e.return_value();
+    });
+    let file = compile(b"line_gaps_long.py", &[(module_info(), module)]).expect("emits");
+    assert_eq!(file.to_bytes(), mpy);
+}
