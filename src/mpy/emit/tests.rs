@@ -609,3 +609,77 @@ fn long_line_gaps_golden_byte_for_byte() {
     let file = compile(b"line_gaps_long.py", &[(module_info(), module)]).expect("emits");
     assert_eq!(file.to_bytes(), mpy);
 }
+
+#[test]
+fn nested_jumps_golden_byte_for_byte() {
+    // Nested ifs whose outer jump depends on the inner one shrinking (n_29 keeps `44 BF 80`
+    // for +63 although the short form would fit: the §3.9 fixpoint), and while loops with a
+    // forward `break` and a long backward jump.
+    let (mpy, py) = golden("jump_nested");
+    let defs = defs(&py);
+    let mut scopes: Vec<(ScopeInfo, Body)> = vec![(module_info(), module_of_defs(&defs))];
+    let assign_x = |e: &mut Emitter, line: u64| {
+        e.set_source_line(line);
+        e.load_fast(0);
+        e.store_fast(0);
+    };
+    let ret_x = |e: &mut Emitter, line: u64| {
+        e.set_source_line(line);
+        e.load_fast(0);
+        e.return_value();
+        e.load_const_none();
+        e.return_value();
+    };
+    for (d, name) in &defs {
+        let d = *d;
+        let (kind, k) = name.split_once('_').expect("kind_k");
+        let k: u64 = k.parse().expect("body size");
+        let body: Body = if kind == "n" {
+            Box::new(move |e| {
+                e.set_source_line(d + 1);
+                let outer = e.new_label();
+                e.load_fast(0);
+                e.pop_jump_if(false, outer);
+                e.set_source_line(d + 2);
+                let inner = e.new_label();
+                e.load_fast(0);
+                e.pop_jump_if(false, inner);
+                for i in 0..k {
+                    assign_x(e, d + 3 + i);
+                }
+                e.place_label(inner);
+                assign_x(e, d + 3 + k);
+                e.place_label(outer);
+                ret_x(e, d + 4 + k);
+            })
+        } else {
+            Box::new(move |e| {
+                e.set_source_line(d + 1);
+                let cond = e.new_label();
+                let top = e.new_label();
+                let end = e.new_label();
+                e.jump(cond);
+                e.place_label(top);
+                e.set_source_line(d + 2);
+                let after_if = e.new_label();
+                e.load_fast(0);
+                e.pop_jump_if(false, after_if);
+                e.set_source_line(d + 3);
+                e.jump(end);
+                e.place_label(after_if);
+                for i in 0..k {
+                    assign_x(e, d + 4 + i);
+                }
+                e.place_label(cond);
+                e.load_fast(0);
+                e.pop_jump_if(true, top);
+                e.place_label(end);
+                ret_x(e, d + 4 + k);
+            })
+        };
+        scopes.push((one_arg(name, 1), body));
+    }
+    let file = compile(b"jump_nested.py", &scopes).expect("emits");
+    assert_eq!(file, MpyFile::parse(&mpy).expect("golden parses"));
+    assert_eq!(file.to_bytes(), mpy);
+}
