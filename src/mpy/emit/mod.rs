@@ -168,6 +168,12 @@ pub enum EmitError {
         /// The scope.
         scope: ScopeId,
     },
+    /// A scope was emitted but no scope made it (no `make_function*`/`make_closure*`).
+    #[error("scope {scope} was emitted but never made by a parent")]
+    ScopeOrphan {
+        /// The scope.
+        scope: ScopeId,
+    },
     /// A scope is the child of more than one parent, or of itself.
     #[error("scope {scope} is made by more than one parent")]
     ScopeShared {
@@ -354,6 +360,9 @@ impl Emitter {
         }
         let mut used = HashMap::new();
         let root = assemble(&mut self.finished, &mut used, root)?;
+        if let Some(&scope) = self.finished.keys().min() {
+            return Err(EmitError::ScopeOrphan { scope });
+        }
         Ok(MpyFile {
             header: Header::bytecode(self.target, self.small_int_bits),
             qstrs: self.qstrs.into_entries(),
