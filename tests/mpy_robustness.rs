@@ -62,3 +62,32 @@ proptest! {
         check(&data);
     }
 }
+
+/// Exhaustive small damage to every golden: each prefix, and each byte with its top bit or its
+/// low bit flipped. Parsing must not panic, and whatever parses must round-trip.
+#[test]
+fn every_prefix_and_bit_flip_of_the_goldens() {
+    for golden in golden_bytes() {
+        // Every prefix of the smaller goldens (the cost is quadratic in the size).
+        let prefixes = if golden.len() <= 2048 {
+            golden.len()
+        } else {
+            0
+        };
+        for len in 0..prefixes {
+            assert!(
+                MpyFile::parse(&golden[..len]).is_err(),
+                "a strict prefix parsed"
+            );
+        }
+        // Large goldens get the same treatment on their first 1 KB, which covers the header,
+        // the tables and the first raw codes.
+        for i in 0..golden.len().min(1024) {
+            for mask in [0x80u8, 0x01] {
+                let mut data = golden.clone();
+                data[i] ^= mask;
+                check(&data);
+            }
+        }
+    }
+}

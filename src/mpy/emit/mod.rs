@@ -533,6 +533,14 @@ impl Emitter {
         i as u64
     }
 
+    /// Whether the next opcode would be written: false after `JUMP`, `RETURN_VALUE`, `RAISE_*`,
+    /// `POP_EXCEPT_JUMP` or `UNWIND_JUMP` until a label is placed (§3.6.15). The compile pass
+    /// can use it to skip the implicit `return None` at the end of a body, although emitting
+    /// it into dead code writes nothing anyway.
+    pub fn is_live(&self) -> bool {
+        self.state.as_ref().is_some_and(|s| s.live)
+    }
+
     /// Whether the current pass writes code (false in [`Pass::Scope`] or outside a pass).
     fn in_code_pass(&self) -> bool {
         self.open && self.state.as_ref().is_some_and(|s| s.pass != Pass::Scope)
