@@ -333,6 +333,15 @@ mod tests {
     }
 
     #[test]
+    fn circuitpython_magic_round_trips() {
+        let mut data = WORKED_EXAMPLE.to_vec();
+        data[0] = b'C';
+        let f = MpyFile::parse(&data).expect("parses");
+        assert_eq!(f.header.target, crate::mpy::format::Target::CircuitPython);
+        assert_eq!(f.to_bytes(), data);
+    }
+
+    #[test]
     fn errors_carry_offsets() {
         let mut bad = WORKED_EXAMPLE.to_vec();
         bad.push(0);
