@@ -66,6 +66,8 @@ mod ops;
 #[cfg(test)]
 mod tests;
 
+pub use ops::{BuildKind, CompKind};
+
 use std::collections::HashMap;
 
 use crate::mpy::file::{MpyFile, RawCode};

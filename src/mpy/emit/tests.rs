@@ -2,7 +2,7 @@
 //! example and goldens from `tests/fixtures/mpy/` that exercise the jump sizing of §3.9.
 
 use super::*;
-use crate::mpy::emit::ops::BuildKind;
+
 use crate::mpy::file::tests_support::WORKED_EXAMPLE;
 use crate::mpy::opcode::BinaryOp;
 
