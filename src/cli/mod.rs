@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod dis;
 mod mem;
 mod test;
 mod upstream;
@@ -93,6 +94,8 @@ enum Command {
     /// Measure the heap each module keeps after its import, one fresh VM per module, as a
     /// table (and JSON, an SVG bar chart, or a comparison with an older JSON).
     Mem(mem::MemArgs),
+    /// Disassemble a .mpy v6.3 bytecode file (ours or mpy-cross's) into readable text.
+    Dis(dis::DisArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
         Command::Upstream(a) => a.run(g),
         Command::Test(a) => a.run(g),
         Command::Mem(a) => a.run(g),
+        Command::Dis(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

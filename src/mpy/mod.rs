@@ -1,1 +1,8 @@
 //! The Python → MicroPython `.mpy` v6.3 compiler and its disassembler. No I/O happens here.
+
+pub mod bytecode;
+pub mod disasm;
+pub mod emit;
+pub mod file;
+pub mod format;
+pub mod opcode;
