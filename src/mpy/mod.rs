@@ -1,1 +1,4 @@
 //! The Python → MicroPython `.mpy` v6.3 compiler and its disassembler. No I/O happens here.
+
+pub mod lexer;
+pub mod parse;
