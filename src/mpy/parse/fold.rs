@@ -244,7 +244,7 @@ pub(crate) fn number_of(node: &Node) -> Option<Num> {
 /// Range check for the target's small ints (`-2^(bits-1) .. 2^(bits-1)-1`).
 pub(crate) fn small_int(i: &BigInt, small_int_bits: u32) -> Option<i64> {
     let v = i.to_i64()?;
-    let half = 1i64 << (small_int_bits.clamp(2, 62) - 1);
+    let half = 1i64 << (small_int_bits.clamp(2, 63) - 1);
     (-half..half).contains(&v).then_some(v)
 }
 
