@@ -6,3 +6,5 @@ pub mod emit;
 pub mod file;
 pub mod format;
 pub mod opcode;
+pub mod lexer;
+pub mod parse;

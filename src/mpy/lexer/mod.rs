@@ -1,0 +1,465 @@
+//! MicroPython's tokeniser, over raw source bytes.
+//!
+//! The source is never decoded: coding cookies are ignored and any byte ≥ 0x80 may appear in
+//! an identifier or a literal, where it is kept verbatim (mpy-format §3.2). The facts this
+//! lexer reproduces, all observed on mpy-cross 1.29:
+//!
+//! * CR and CR LF become LF; a final newline is added when missing.
+//! * Adjacent string literals are joined into one token carrying the first piece's line;
+//!   a str piece followed by a bytes piece (or the reverse) ends the token.
+//! * In str literals `\xNN`, `\uNNNN`, `\UNNNNNNNN` and octal escapes produce the UTF-8
+//!   encoding of the code point; in bytes literals `\u`/`\U` stay literally.
+//! * `\N{...}` raises `NotImplementedError: unicode name escapes` (no line is reported).
+//! * Numbers swallow letters, digits, `.` and `_` greedily (so `1if` is one bad number).
+//! * `__debug__` becomes `True` at optimisation level 0, `False` otherwise.
+//! * NEWLINE carries the line where the logical line ended; INDENT and DEDENT carry the
+//!   line of the next real token; a dedent to an unknown level turns the NEWLINE into a
+//!   `DedentMismatch` token.
+//! * f-strings are rewritten into `'...'.format(...)` tokens (MicroPython target).
+
+mod fstring;
+mod string;
+#[cfg(test)]
+mod tests;
+mod token;
+
+pub use token::{Token, TokenKind};
+
+use token::{KEYWORDS, OPERATORS};
+
+/// An error the lexer raises (rather than reporting through an error token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LexError {
+    /// A `\N{...}` escape; mpy-cross raises `NotImplementedError` without a location.
+    #[error("NotImplementedError: unicode name escapes")]
+    UnicodeNameEscape,
+}
+
+/// The token stream of one source file.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    /// The tokens, ending with [`TokenKind::End`] unless `raise` is set.
+    pub tokens: Vec<Token>,
+    /// If set, producing the token after the last one raised this error at (line, column).
+    /// MicroPython lexes one token ahead of the parser, so the parser reports it when it
+    /// moves onto that position.
+    pub raise: Option<(LexError, u32, u32)>,
+}
+
+/// Options that change what the lexer produces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LexOptions {
+    /// Optimisation level (mpy-cross `-O`): decides what `__debug__` becomes.
+    pub opt_level: u8,
+}
+
+/// Tokenise a whole source file.
+pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
+    let text = normalize_newlines(source);
+    let mut lx = Lexer::new(&text, opts);
+    lx.run();
+    lx.out
+}
+
+/// CR and CR LF become LF, and a missing final newline is added (empty input stays empty).
+fn escape_braces(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    for &b in v {
+        out.push(b);
+        if b == b'{' || b == b'}' {
+            out.push(b);
+        }
+    }
+    out
+}
+
+fn normalize_newlines(src: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(src.len() + 1);
+    let mut i = 0;
+    while i < src.len() {
+        let b = src[i];
+        if b == b'\r' {
+            out.push(b'\n');
+            if src.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    if !out.is_empty() && out.last() != Some(&b'\n') {
+        out.push(b'\n');
+    }
+    out
+}
+
+pub(crate) fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+pub(crate) fn is_ident_head(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+pub(crate) fn is_ident_tail(b: u8) -> bool {
+    is_ident_head(b) || b.is_ascii_digit()
+}
+
+/// Cursor over normalised source with MicroPython's line/column bookkeeping.
+pub(crate) struct Cursor<'a> {
+    pub(crate) src: &'a [u8],
+    pub(crate) pos: usize,
+    pub(crate) line: u32,
+    pub(crate) col: u32,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(src: &'a [u8], line: u32, col: u32) -> Self {
+        Cursor {
+            src,
+            pos: 0,
+            line,
+            col,
+        }
+    }
+
+    pub(crate) fn peek(&self, k: usize) -> Option<u8> {
+        self.src.get(self.pos + k).copied()
+    }
+
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.src.len()
+    }
+
+    pub(crate) fn is(&self, b: u8) -> bool {
+        self.peek(0) == Some(b)
+    }
+
+    pub(crate) fn bump(&mut self) {
+        let Some(b) = self.peek(0) else { return };
+        match b {
+            b'\n' => {
+                self.line += 1;
+                self.col = 1;
+            }
+            // Tabs advance to the next multiple of 8 (plus one, columns being 1-based).
+            b'\t' => self.col = ((self.col - 1 + 8) / 8) * 8 + 1,
+            _ => self.col += 1,
+        }
+        self.pos += 1;
+    }
+}
+
+struct Lexer<'a> {
+    cur: Cursor<'a>,
+    opts: LexOptions,
+    indents: Vec<u32>,
+    pending_dents: i64,
+    brackets: i64,
+    out: Tokens,
+    first: bool,
+}
+
+/// Result of skipping blanks: whether a physical newline was crossed, and where the first one
+/// was (the NEWLINE token's position).
+struct Skipped {
+    newline_at: Option<(u32, u32)>,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(src: &'a [u8], opts: LexOptions) -> Self {
+        Lexer {
+            cur: Cursor::new(src, 1, 1),
+            opts,
+            indents: vec![0],
+            pending_dents: 0,
+            brackets: 0,
+            out: Tokens::default(),
+            first: true,
+        }
+    }
+
+    fn push(&mut self, kind: TokenKind, line: u32, col: u32, text: Vec<u8>) {
+        self.out.tokens.push(Token {
+            kind,
+            line,
+            col,
+            text,
+        });
+    }
+
+    fn run(&mut self) {
+        loop {
+            let before = self.out.tokens.len();
+            if !self.next_token() {
+                return;
+            }
+            if self.first {
+                self.first = false;
+                // A first token on line 1 must sit in column 1, else the parser sees an
+                // INDENT; after leading blank lines the NEWLINE/INDENT logic covers it.
+                if let Some(t) = self.out.tokens.get_mut(before) {
+                    if t.kind != TokenKind::Newline && t.col != 1 {
+                        t.kind = TokenKind::Indent;
+                    }
+                }
+            }
+            if matches!(self.out.tokens.last(), Some(t) if t.kind == TokenKind::End) {
+                return;
+            }
+            if self.out.raise.is_some() {
+                return;
+            }
+        }
+    }
+
+    /// Skip spaces, comments and line continuations; stops before a newline only when
+    /// `stop_at_newline` is set and no bracket is open.
+    fn skip_blanks(&mut self, stop_at_newline: bool) -> Skipped {
+        let mut newline_at = None;
+        while let Some(b) = self.cur.peek(0) {
+            if b == b'\n' {
+                if stop_at_newline && self.brackets == 0 {
+                    break;
+                }
+                if newline_at.is_none() {
+                    newline_at = Some((self.cur.line, self.cur.col));
+                }
+                self.cur.bump();
+            } else if is_space(b) {
+                self.cur.bump();
+            } else if b == b'#' {
+                while !self.cur.at_end() && !self.cur.is(b'\n') {
+                    self.cur.bump();
+                }
+            } else if b == b'\\' && self.cur.peek(1) == Some(b'\n') {
+                self.cur.bump();
+                self.cur.bump();
+            } else {
+                break;
+            }
+        }
+        Skipped { newline_at }
+    }
+
+    /// Produce the next token(s). Returns false when lexing must stop (an error was raised).
+    fn next_token(&mut self) -> bool {
+        let skipped = self.skip_blanks(false);
+        let (line, col) = (self.cur.line, self.cur.col);
+
+        if self.pending_dents < 0 {
+            self.pending_dents += 1;
+            self.push(TokenKind::Dedent, line, col, Vec::new());
+            return true;
+        }
+        if self.pending_dents > 0 {
+            self.pending_dents -= 1;
+            self.push(TokenKind::Indent, line, col, Vec::new());
+            return true;
+        }
+        if let (Some((nl_line, nl_col)), 0) = (skipped.newline_at, self.brackets) {
+            let mut kind = TokenKind::Newline;
+            let spaces = col - 1;
+            let top = *self.indents.last().unwrap_or(&0);
+            if spaces > top {
+                self.indents.push(spaces);
+                self.pending_dents += 1;
+            } else if spaces < top {
+                while spaces < *self.indents.last().unwrap_or(&0) {
+                    self.indents.pop();
+                    self.pending_dents -= 1;
+                }
+                if spaces != *self.indents.last().unwrap_or(&0) {
+                    kind = TokenKind::DedentMismatch;
+                }
+            }
+            self.push(kind, nl_line, nl_col, Vec::new());
+            return true;
+        }
+        let Some(b) = self.cur.peek(0) else {
+            self.push(TokenKind::End, line, col, Vec::new());
+            return true;
+        };
+        if string::starts_literal(&self.cur) {
+            return self.lex_strings(line, col);
+        }
+        if is_ident_head(b) {
+            let start = self.cur.pos;
+            while self.cur.peek(0).is_some_and(is_ident_tail) {
+                self.cur.bump();
+            }
+            let word = self.cur.src[start..self.cur.pos].to_vec();
+            let kind = self.keyword(&word);
+            let text = if kind == TokenKind::Name {
+                word
+            } else {
+                Vec::new()
+            };
+            self.push(kind, line, col, text);
+            return true;
+        }
+        if b.is_ascii_digit() || (b == b'.' && self.cur.peek(1).is_some_and(|c| c.is_ascii_digit()))
+        {
+            let (kind, text) = self.lex_number();
+            self.push(kind, line, col, text);
+            return true;
+        }
+        self.lex_operator(line, col);
+        true
+    }
+
+    fn keyword(&self, word: &[u8]) -> TokenKind {
+        if word == b"__debug__" {
+            return if self.opts.opt_level == 0 {
+                TokenKind::KwTrue
+            } else {
+                TokenKind::KwFalse
+            };
+        }
+        KEYWORDS
+            .iter()
+            .find(|(k, _)| *k == word)
+            .map_or(TokenKind::Name, |&(_, kind)| kind)
+    }
+
+    fn lex_number(&mut self) -> (TokenKind, Vec<u8>) {
+        let mut text = Vec::new();
+        let first = self.cur.peek(0).unwrap_or(b'0');
+        let mut kind = if first == b'.' {
+            TokenKind::FloatOrImag
+        } else {
+            TokenKind::Integer
+        };
+        // A 0x/0o/0b prefix makes `e` an ordinary digit-letter instead of an exponent.
+        let prefixed =
+            first == b'0' && matches!(self.cur.peek(1).map(|c| c | 0x20), Some(b'b' | b'o' | b'x'));
+        text.push(first);
+        self.cur.bump();
+        while let Some(c) = self.cur.peek(0) {
+            if !prefixed && (c == b'e' || c == b'E') {
+                kind = TokenKind::FloatOrImag;
+                text.push(b'e');
+                self.cur.bump();
+                if let Some(s @ (b'+' | b'-')) = self.cur.peek(0) {
+                    text.push(s);
+                    self.cur.bump();
+                }
+            } else if c.is_ascii_alphanumeric() || c == b'.' {
+                if matches!(c, b'.' | b'j' | b'J') {
+                    kind = TokenKind::FloatOrImag;
+                }
+                text.push(c);
+                self.cur.bump();
+            } else if c == b'_' {
+                self.cur.bump();
+            } else {
+                break;
+            }
+        }
+        (kind, text)
+    }
+
+    fn lex_operator(&mut self, line: u32, col: u32) {
+        let rest = &self.cur.src[self.cur.pos..];
+        let found = OPERATORS
+            .iter()
+            .find(|(spelling, _)| rest.starts_with(spelling));
+        let (len, kind) = match found {
+            Some(&(spelling, kind)) => (spelling.len(), kind),
+            None => (1, TokenKind::Invalid),
+        };
+        for _ in 0..len {
+            self.cur.bump();
+        }
+        match kind {
+            TokenKind::DelParenOpen | TokenKind::DelBracketOpen | TokenKind::DelBraceOpen => {
+                self.brackets += 1
+            }
+            TokenKind::DelParenClose | TokenKind::DelBracketClose | TokenKind::DelBraceClose => {
+                self.brackets -= 1
+            }
+            _ => {}
+        }
+        self.push(kind, line, col, Vec::new());
+    }
+
+    /// One string/bytes token, made of every adjacent literal of the same kind.
+    fn lex_strings(&mut self, line: u32, col: u32) -> bool {
+        let mut kind: Option<TokenKind> = None;
+        let mut value = Vec::new();
+        let mut bad = false;
+        // f-string pieces collect their arguments here; they are emitted after the string.
+        let mut fargs: Vec<Vec<Token>> = Vec::new();
+        let mut fstring_seen = false;
+        while string::starts_literal(&self.cur) {
+            let prefix = string::read_prefix(&self.cur);
+            let piece_kind = if prefix.bytes {
+                TokenKind::Bytes
+            } else {
+                TokenKind::String
+            };
+            match kind {
+                None => kind = Some(piece_kind),
+                Some(k) if k != piece_kind => break,
+                Some(_) => {}
+            }
+            for _ in 0..prefix.len {
+                self.cur.bump();
+            }
+            if prefix.fstring {
+                if !fstring_seen {
+                    // Braces of plain pieces already joined become literal braces.
+                    value = escape_braces(&value);
+                }
+                fstring_seen = true;
+                let piece = string::read_literal(&mut self.cur, true, false);
+                if piece.unterminated {
+                    self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
+                    return true;
+                }
+                match fstring::split(&piece.value, piece.line, self.opts) {
+                    Ok((fmt, args)) => {
+                        match string::decode(&fmt, false, prefix.raw) {
+                            Ok(v) => value.extend_from_slice(&v.value),
+                            Err(e) => return self.raise(e, line, col),
+                        }
+                        fargs.extend(args);
+                    }
+                    Err(()) => bad = true,
+                }
+            } else {
+                let piece = string::read_literal(&mut self.cur, prefix.raw, prefix.bytes);
+                if let Some(e) = piece.raise {
+                    return self.raise(e, line, col);
+                }
+                if piece.unterminated {
+                    self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
+                    return true;
+                }
+                bad |= piece.invalid;
+                if fstring_seen {
+                    value.extend_from_slice(&escape_braces(&piece.value));
+                } else {
+                    value.extend_from_slice(&piece.value);
+                }
+            }
+            self.skip_blanks(true);
+        }
+        let kind = if bad {
+            TokenKind::Invalid
+        } else {
+            kind.unwrap_or(TokenKind::String)
+        };
+        self.push(kind, line, col, value);
+        if fstring_seen && kind == TokenKind::String {
+            fstring::emit_format_call(&mut self.out.tokens, fargs, line, col);
+        }
+        true
+    }
+
+    fn raise(&mut self, e: LexError, line: u32, col: u32) -> bool {
+        self.out.raise = Some((e, line, col));
+        false
+    }
+}

@@ -1,0 +1,111 @@
+//! Accept/reject parity of the front end with mpy-cross 1.29 over every `.py` file of the
+//! CPython 3.4.9 `Lib/` tree, read straight from the upstream tarball.
+//!
+//! Expected outcomes: `tests/fixtures/parse/corpus-rejects.tsv` lists the 27 files mpy-cross
+//! rejects; those rejected by its parser must be rejected here with the same message and
+//! line, those rejected later by its compiler must parse, and every other file must parse.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use portlib::mpy::parse::{parse, ParseOptions};
+
+fn tarball() -> PathBuf {
+    if let Some(p) = std::env::var_os("PORTLIB_CPYTHON") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/cpython-3.4.9.tar.xz")
+}
+
+/// path -> (stage, line, message)
+fn expected() -> BTreeMap<String, (String, Option<u32>, String)> {
+    let text = include_str!("fixtures/parse/corpus-rejects.tsv");
+    let mut map = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 4, "bad fixture line {line:?}");
+        map.insert(
+            f[0].to_string(),
+            (f[1].to_string(), f[2].parse().ok(), f[3].to_string()),
+        );
+    }
+    map
+}
+
+#[test]
+fn corpus_parity_with_mpy_cross() {
+    let path = tarball();
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| {
+        panic!(
+            "CPython 3.4.9 tarball not found at {} ({e}); set PORTLIB_CPYTHON to the \
+             cpython-3.4.9.tar.xz path",
+            path.display()
+        )
+    });
+    let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(file));
+    let expected = expected();
+    let mut seen = 0usize;
+    let mut accepted = 0usize;
+    let mut rejected = 0usize;
+    let mut problems = Vec::new();
+    for entry in archive.entries().expect("readable tarball") {
+        let mut entry = entry.expect("readable entry");
+        let name = entry
+            .path()
+            .expect("entry path")
+            .to_string_lossy()
+            .into_owned();
+        let Some(rel) = name.strip_prefix("cpython-3.4.9/") else {
+            continue;
+        };
+        if !rel.starts_with("Lib/") || !rel.ends_with(".py") {
+            continue;
+        }
+        let mut src = Vec::new();
+        entry.read_to_end(&mut src).expect("readable file");
+        seen += 1;
+        let opts = ParseOptions {
+            source_name: rel.as_bytes(),
+            ..ParseOptions::default()
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse(&src, &opts)));
+        let Ok(result) = outcome else {
+            problems.push(format!("{rel}: PANIC"));
+            continue;
+        };
+        let want = expected.get(rel).filter(|(stage, _, _)| stage == "parse");
+        match (result, want) {
+            (Ok(_), None) => accepted += 1,
+            (Ok(_), Some((_, line, msg))) => {
+                problems.push(format!("{rel}: accepted, mpy-cross: line {line:?} {msg}"))
+            }
+            (Err(e), None) => problems.push(format!("{rel}: rejected ({e}), mpy-cross accepts")),
+            (Err(e), Some((_, line, msg))) => {
+                rejected += 1;
+                let line_ok = match line {
+                    Some(l) => e.has_location() && e.line == *l,
+                    None => !e.has_location(),
+                };
+                if e.kind.to_string() != *msg || !line_ok {
+                    problems.push(format!(
+                        "{rel}: got line {} {}, mpy-cross: line {line:?} {msg}",
+                        e.line, e.kind
+                    ));
+                }
+            }
+        }
+    }
+    assert_eq!(seen, 1505, "expected 1505 .py files under Lib/");
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    // 1478 compile + 6 rejected only by the compiler = 1484 accepted by the front end.
+    assert_eq!((accepted, rejected), (1484, 21));
+}

@@ -1,0 +1,35 @@
+//! Snapshot of the parse tree of every hand-written fixture in `tests/fixtures/parse/`.
+//!
+//! The snapshots are the text dump of `portlib::mpy::parse::dump`; see the fixtures README
+//! for how they were checked against MicroPython's own parse-tree printer.
+
+use std::path::PathBuf;
+
+use portlib::mpy::parse::{dump, parse, ParseOptions};
+
+#[test]
+fn fixture_trees() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parse");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixture folder")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "fixtures missing in {}", dir.display());
+    for path in files {
+        let name = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        let src = std::fs::read(&path).expect("readable fixture");
+        let source_name = format!("fixtures/{name}.py");
+        let opts = ParseOptions {
+            source_name: source_name.as_bytes(),
+            ..ParseOptions::default()
+        };
+        let tree = parse(&src, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        insta::assert_snapshot!(name, dump(&tree));
+    }
+}
