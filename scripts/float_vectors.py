@@ -3,9 +3,10 @@
 
 Usage: float_vectors.py MPY_CROSS OUT_FILE [--random N] [--seed S]
 
-Writes lines `f<TAB>literal<TAB>text` (float constant, .mpy type 8) and
-`j<TAB>literal<TAB>text` (imaginary literal `literalj`, .mpy type 9), where `text` is what
-mpy-cross stored in the constant table. Literals are put into constant tuples, several hundred
+Writes lines `f<TAB>literal<TAB>text` (float constant, .mpy type 8; a leading `-` is a folded
+unary minus), `j<TAB>literal<TAB>text` (imaginary literal `literalj`, .mpy type 9) and
+`o<TAB>lhs op rhs<TAB>text` (a binary operation that mpy-cross folds to a float constant), where
+`text` is what mpy-cross stored in the constant table. Literals are put into constant tuples, several hundred
 per source file, so that each one keeps its position (tuple items are not deduplicated).
 """
 
@@ -184,6 +185,33 @@ def imag_literals(rng):
     return lits
 
 
+def fold_expressions(rng):
+    """`lhs op rhs` with float (or int) operands that mpy-cross folds to a float constant."""
+    ops = ["+", "-", "*", "/", "//", "%", "**"]
+    pool = ["0.1", "0.2", "0.3", "1.5", "2.5", "3.0", "7.", "1e300", "1e-300", "5e-324",
+            "1e308", "123.456", "2", "3", "7", "10", "0.0", "4.0", "1e16", "0.5", "9.7", "1e23"]
+    exprs = ["10 / 4", "2 ** 0.5", "1 / 3", "2 ** -1", "10 ** -2", "7 / 2", "1e308 * 10.",
+             "(-2.5) // 1.5", "(-2.5) % 1.5", "2.5 % (-1.5)", "(-0.0) // 2.", "6. % (-3.)",
+             "(-8.) ** 3.", "0.1 + 0.2", "95.3 + 0.1", "0.0 ** 0.0", "1e300 ** 2."]
+    while len(exprs) < 1200:
+        op = rng.choice(ops)
+        if rng.random() < 0.5:
+            a, b = rng.choice(pool), rng.choice(pool)
+        else:
+            a = "%.*g" % (rng.randint(1, 17), rng.uniform(-1e3, 1e3))
+            b = "%.*g" % (rng.randint(1, 17), rng.uniform(-50, 50))
+            if op == "**":
+                a, b = a.lstrip("-"), "%.3g" % rng.uniform(-20, 20)
+        if not any(c in a + b for c in ".e"):
+            b += "."
+        x, y = float(a), float(b)
+        if op in ("/", "//", "%") and y == 0 or op == "**" and (x == 0 and y < 0 or x < 0):
+            continue
+        wrap = lambda t: "(%s)" % t if t.startswith("-") else t
+        exprs.append("%s %s %s" % (wrap(a), op, wrap(b)))
+    return exprs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mpy_cross")
@@ -198,12 +226,18 @@ def main():
     floats = fixed_literals() + random_literals(rng, args.random)
     imags = imag_literals(rng)
     extra = random_literals(rng, args.unusual)
+    folds = fold_expressions(rng)
+    negatives = ["-" + lit for lit in random_literals(rng, 200)] + ["-0.0", "-1e400", "-5e-324"]
     version = subprocess.run([args.mpy_cross, "--version"], capture_output=True, text=True,
                              check=True).stdout.strip()
     with tempfile.TemporaryDirectory() as workdir:
         ftexts = compile_texts(args.mpy_cross, floats, "", 8, workdir)
         jtexts = compile_texts(args.mpy_cross, imags, "j", 9, workdir)
         etexts = compile_texts(args.mpy_cross, extra, "", 8, workdir)
+        otexts = compile_texts(args.mpy_cross, folds, "", 8, workdir)
+        ntexts = compile_texts(args.mpy_cross, negatives, "", 8, workdir)
+    floats += negatives
+    ftexts += ntexts
     for lit, text in zip(extra, etexts):
         if text != correctly_rounded_repr(lit):
             floats.append(lit)
@@ -217,7 +251,10 @@ def main():
             f.write("f\t%s\t%s\n" % (lit, text))
         for lit, text in zip(imags, jtexts):
             f.write("j\t%s\t%s\n" % (lit, text))
-    print("%d float and %d imaginary vectors" % (len(floats), len(imags)), file=sys.stderr)
+        for expr, text in zip(folds, otexts):
+            f.write("o\t%s\t%s\n" % (expr, text))
+    print("%d float, %d imaginary and %d folding vectors" % (len(floats), len(imags), len(folds)),
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

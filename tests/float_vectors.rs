@@ -1,8 +1,53 @@
 //! Differential vectors: float and imaginary literals with the constant text the real
 //! `mpy-cross` 1.29 stored for them (see tests/fixtures/float/PROVENANCE.md).
 
-use portlib::mpy::float::{parse_float_literal, parse_imag_literal, repr_complex_imag, repr_float};
+use portlib::mpy::float::{
+    fold_binary, parse_float_literal, parse_imag_literal, repr_complex_imag, repr_float, FloatOp,
+};
 use std::path::{Path, PathBuf};
+
+/// An operand of a folding vector: a float literal, a small int, either possibly `(-...)`.
+fn operand(text: &str) -> f64 {
+    let inner = text.trim_start_matches('(').trim_end_matches(')');
+    let (negative, digits) = match inner.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, inner),
+    };
+    let value = if digits.contains(['.', 'e', 'E']) {
+        parse_float_literal(digits.as_bytes()).expect("float operand")
+    } else {
+        digits.parse::<i64>().expect("int operand") as f64
+    };
+    if negative {
+        -value
+    } else {
+        value
+    }
+}
+
+/// The folded text of `lhs op rhs`.
+fn fold_text(expr: &str) -> String {
+    let parts: Vec<&str> = expr.split(' ').collect();
+    assert_eq!(
+        parts.len(),
+        3,
+        "folding vector {expr:?} is not `lhs op rhs`"
+    );
+    let op = match parts[1] {
+        "+" => FloatOp::Add,
+        "-" => FloatOp::Sub,
+        "*" => FloatOp::Mul,
+        "/" => FloatOp::TrueDiv,
+        "//" => FloatOp::FloorDiv,
+        "%" => FloatOp::Mod,
+        "**" => FloatOp::Pow,
+        other => panic!("unknown operator {other:?} in {expr:?}"),
+    };
+    match fold_binary(op, operand(parts[0]), operand(parts[2])) {
+        Some(v) => repr_float(v),
+        None => "<not folded>".to_string(),
+    }
+}
 
 struct Mismatch {
     line: usize,
@@ -37,6 +82,7 @@ fn check_file(path: &Path) -> (usize, Vec<Mismatch>) {
                 None => parse_float_literal(literal.as_bytes()).map(repr_float),
             },
             "j" => parse_imag_literal(format!("{literal}j").as_bytes()).map(repr_complex_imag),
+            "o" => Ok(fold_text(literal)),
             other => panic!(
                 "{}:{}: unknown vector kind {other:?}",
                 path.display(),
