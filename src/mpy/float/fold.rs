@@ -82,6 +82,19 @@ pub fn fold_binary(op: FloatOp, lhs: f64, rhs: f64) -> Option<f64> {
     })
 }
 
+/// The value `mpy-cross` folds `math.<name>` to (whether or not `math` is imported), for the
+/// five names it folds: `pi`, `e`, `tau`, `inf`, `nan`. Other names give `None`.
+pub fn math_constant(name: &str) -> Option<f64> {
+    Some(match name {
+        "pi" => std::f64::consts::PI,
+        "e" => std::f64::consts::E,
+        "tau" => std::f64::consts::TAU,
+        "inf" => f64::INFINITY,
+        "nan" => f64::NAN,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +110,19 @@ mod tests {
         assert_eq!(q, -1.0);
         let q = fold_binary(FloatOp::FloorDiv, -0.0, 2.0).unwrap();
         assert!(q == 0.0 && q.is_sign_negative());
+    }
+
+    #[test]
+    fn math_constants_print_as_mpy_cross_stores_them() {
+        use crate::mpy::float::repr_float;
+        let text = |n| math_constant(n).map(repr_float);
+        // Texts observed from mpy-cross 1.29 for `(math.pi, math.e, math.inf, math.nan, math.tau)`.
+        assert_eq!(text("pi").as_deref(), Some("3.141592653589793"));
+        assert_eq!(text("e").as_deref(), Some("2.718281828459045"));
+        assert_eq!(text("inf").as_deref(), Some("inf"));
+        assert_eq!(text("nan").as_deref(), Some("nan"));
+        assert_eq!(text("tau").as_deref(), Some("6.283185307179586"));
+        assert_eq!(math_constant("sqrt2"), None);
     }
 
     #[test]

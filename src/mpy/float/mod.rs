@@ -36,6 +36,16 @@
 //!   otherwise `e` with a sign and at least two digits. `repr` appends `.0` when the text has no
 //!   `.`, `e` or `n`; the imaginary part of a complex constant is written without it, then `j`.
 //!
+//! # Folding
+//! `mpy-cross` folds `+ - * / // % **` on numbers when the result is an int or a float, with its
+//! runtime semantics ([`fold_binary`]): IEEE double operations, Python's sign rules for `//` and
+//! `%` computed through `fmod`, no folding where it would raise (division by zero, `0.0 ** -1`)
+//! or give a complex (negative base, fractional exponent). `**` calls the C library's `pow`
+//! like MicroPython does; Rust's `powf` uses the same glibc routine on Linux, the reference
+//! platform, but may differ in the last bit on other C libraries. Folded values inherit the
+//! parsed (80-bit) literal values. `math.pi`, `math.e`, `math.tau`, `math.inf` and `math.nan` are
+//! folded too ([`math_constant`]).
+//!
 //! Everything above was checked by differential testing against the real `mpy-cross` (see
 //! `tests/fixtures/float/PROVENANCE.md`).
 
@@ -44,7 +54,7 @@ mod fold;
 mod format;
 mod parse;
 
-pub use fold::{fold_binary, FloatOp};
+pub use fold::{fold_binary, math_constant, FloatOp};
 pub use parse::{parse_decimal_literal, DecimalLiteral};
 
 /// Errors from reading a float literal.
