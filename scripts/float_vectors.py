@@ -113,6 +113,8 @@ def fixed_literals():
         "1e-4", "1e-05", "0.0001", "0.00001", "123e-7", "999999999999999.9",
         "9999999999999999.0", "99999999999999999.0", "1e22", "1e21", "1e24", "8.41e21",
         "5e-310", "1e99999999999", "1e-99999999999", "0.0e99999999999",
+        # Underscores are skipped anywhere, also where CPython would reject them.
+        "1__0.5", "1_.5", "1._5", "1e_5", "1.5_e3", "1e+_5", "1.5e3_",
     ]
     for n in range(-330, 311):
         lits.append("1e%d" % n)
@@ -205,7 +207,7 @@ def correctly_rounded_repr(lit):
 
 def imag_literals(rng):
     lits = ["2", "0.5", "1e16", "1e-5", "1e400", "0", "1e15", "1e23", "1e-320", "95.4", "3.",
-            ".25", "1_0"]
+            ".25", "1_0", "1e+", "1_", "1e5_0"]
     lits += random_literals(rng, 600)
     return lits
 

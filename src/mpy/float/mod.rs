@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn literal_errors() {
-        for bad in ["1e", "1e+", "1.2.3", "1x", ""] {
+        for bad in ["1e", "1e+", "1.e", "1.2.3", "1x", ""] {
             assert!(
                 matches!(
                     parse_float_literal(bad.as_bytes()),
