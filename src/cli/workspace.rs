@@ -116,7 +116,8 @@ impl PortArgs {
     }
 }
 
-/// Verify every patch: applies exactly to the pinned upstream, renders validly, is canonical.
+/// Verify every patch (applies exactly to the pinned upstream, renders validly, is canonical)
+/// and that work/ holds no invalid or unrefreshed edits.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Modules to check; all by default.
@@ -137,12 +138,11 @@ impl CheckArgs {
             writeln!(out)?;
         } else {
             for p in &report.problems {
-                eprintln!(
-                    "{}: {}\n    = help: {}",
-                    p.path.display(),
-                    p.message,
-                    p.help
-                );
+                eprintln!("{}: {}", p.path.display(), p.message);
+                for d in &p.diagnostics {
+                    eprintln!("{d}");
+                }
+                eprintln!("    = help: {}", p.help);
             }
             if !global.quiet {
                 writeln!(

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::files::{work_state, WorkState};
 use super::{pinned_upstream, Pins, Repo, WorkspaceError};
 use crate::convention;
+use crate::diag::Diagnostic;
 use crate::upstream::Upstream;
 
 /// One failed check, with the fix.
@@ -18,6 +20,9 @@ pub struct CheckProblem {
     pub message: String,
     /// How to fix it.
     pub help: String,
+    /// The violations, when the problem is an invalid convention-form file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// The result of `check`.
@@ -49,6 +54,7 @@ pub fn check(
             path,
             message,
             help: help.to_owned(),
+            diagnostics: Vec::new(),
         })
     };
     let patches_rel = |rel: &str| PathBuf::from("patches").join(format!("{rel}.diff"));
@@ -136,5 +142,64 @@ pub fn check(
         }
     }
     report.checked = checked;
+    check_work(repo, upstream, &pins, modules, &mut report)?;
     Ok(report)
+}
+
+/// Files in `work/` that differ from their patch: edits forgotten before a commit, or files that
+/// break the convention (reported with every violation).
+fn check_work(
+    repo: &Repo,
+    upstream: &Upstream,
+    pins: &Pins,
+    modules: &[String],
+    report: &mut CheckReport,
+) -> Result<(), WorkspaceError> {
+    let work = repo.work_files()?;
+    let rels = if modules.is_empty() {
+        work
+    } else {
+        let wanted = super::resolve_modules(modules, &repo.ported()?)?;
+        work.into_iter().filter(|w| wanted.contains(w)).collect()
+    };
+    for rel in rels {
+        let path = PathBuf::from("work").join(&rel);
+        if upstream.file(&rel).is_none() {
+            report.problems.push(CheckProblem {
+                path,
+                message: format!("has no upstream file Lib/{rel}"),
+                help: "work/ only holds upstream files in the #/### convention; modules written \
+                       from scratch belong in lib-src/"
+                    .to_owned(),
+                diagnostics: Vec::new(),
+            });
+            continue;
+        }
+        let (state, diagnostics) = match work_state(repo, upstream, pins, &rel) {
+            Ok(s) => s,
+            // A pin or upstream problem of a ported file is already reported above.
+            Err(WorkspaceError::PinMismatch { .. } | WorkspaceError::MissingUpstream { .. }) => {
+                continue
+            }
+            Err(e) => return Err(e),
+        };
+        let (message, help) = match state {
+            WorkState::NotCheckedOut | WorkState::Clean => continue,
+            WorkState::Modified => (
+                "has edits not yet refreshed into its patch".to_owned(),
+                format!("run `portlib refresh {rel}` (or `portlib checkout --force {rel}` to drop them)"),
+            ),
+            WorkState::Invalid => (
+                format!("breaks the #/### convention ({} problem(s))", diagnostics.len()),
+                "fix the lines below, then run `portlib refresh`".to_owned(),
+            ),
+        };
+        report.problems.push(CheckProblem {
+            path,
+            message,
+            help,
+            diagnostics,
+        });
+    }
+    Ok(())
 }

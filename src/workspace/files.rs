@@ -258,6 +258,29 @@ pub enum WorkState {
     Invalid,
 }
 
+/// The state of `work/<rel>` for a ported or portable upstream file, with the diagnostics when
+/// it is invalid.
+pub(crate) fn work_state(
+    repo: &Repo,
+    upstream: &Upstream,
+    pins: &Pins,
+    rel: &str,
+) -> Result<(WorkState, Vec<Diagnostic>), WorkspaceError> {
+    let Some(conv) = read_optional(&repo.work_path(rel))? else {
+        return Ok((WorkState::NotCheckedOut, Vec::new()));
+    };
+    let patch_path = repo.patch_path(rel);
+    if patch_path.exists() && conv == rendering(repo, upstream, pins, rel)? {
+        return Ok((WorkState::Clean, Vec::new()));
+    }
+    let up = pinned_upstream(upstream, pins, rel)?;
+    let display: PathBuf = Path::new("work").join(rel);
+    Ok(match convention::make_patch(&display, rel, up, &conv) {
+        Ok(_) => (WorkState::Modified, Vec::new()),
+        Err(diags) => (WorkState::Invalid, diags),
+    })
+}
+
 /// One line of `status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileStatus {
@@ -285,21 +308,7 @@ pub fn status(
         let patch_path = repo.patch_path(&rel);
         let PatchStats { commented, added } =
             convention::patch_stats(&patch_path, &read(&patch_path)?)?;
-        let work = match read_optional(&repo.work_path(&rel))? {
-            None => WorkState::NotCheckedOut,
-            Some(conv) => {
-                if conv == rendering(repo, upstream, &pins, &rel)? {
-                    WorkState::Clean
-                } else {
-                    let up = pinned_upstream(upstream, &pins, &rel)?;
-                    let display: PathBuf = Path::new("work").join(&rel);
-                    match convention::make_patch(&display, &rel, up, &conv) {
-                        Ok(_) => WorkState::Modified,
-                        Err(_) => WorkState::Invalid,
-                    }
-                }
-            }
-        };
+        let (work, _) = work_state(repo, upstream, &pins, &rel)?;
         out.push(FileStatus {
             path: rel,
             kind: "patch",
