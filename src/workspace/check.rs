@@ -177,10 +177,12 @@ fn check_work(
         }
         let (state, diagnostics) = match work_state(repo, upstream, pins, &rel) {
             Ok(s) => s,
-            // A pin or upstream problem of a ported file is already reported above.
-            Err(WorkspaceError::PinMismatch { .. } | WorkspaceError::MissingUpstream { .. }) => {
-                continue
-            }
+            // A pin, upstream or patch problem of a ported file is already reported above.
+            Err(
+                WorkspaceError::PinMismatch { .. }
+                | WorkspaceError::MissingUpstream { .. }
+                | WorkspaceError::Patch(_),
+            ) => continue,
             Err(e) => return Err(e),
         };
         let (message, help) = match state {
