@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod board_args;
+mod boards;
+mod repl;
+mod run;
+
 /// Exit status of a subcommand that ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -67,12 +72,24 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// List attached boards: USB serial ports and mounted CircuitPython drives, paired by USB
+    /// serial number.
+    Boards(boards::BoardsArgs),
+    /// Run a Python file on the board, streaming its output; exit status 1 if it raised.
+    Run(run::RunArgs),
+    /// Open a terminal on the board's REPL (Ctrl-] leaves).
+    Repl(repl::ReplArgs),
+}
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<Outcome> = match cli.command {};
+    let result: anyhow::Result<Outcome> = match cli.command {
+        Command::Boards(args) => args.run(&cli.global),
+        Command::Run(args) => args.run(&cli.global),
+        Command::Repl(args) => args.run(&cli.global),
+    };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
