@@ -18,6 +18,7 @@ pub mod mass_storage;
 pub mod ops;
 pub mod output;
 pub mod raw_repl;
+pub mod snippets;
 pub mod transport;
 
 pub use error::{BoardError, Result};

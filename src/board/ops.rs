@@ -22,12 +22,8 @@ use super::fs::{
 };
 use super::output::Flavor;
 use super::raw_repl::RawRepl;
+use super::snippets::{self as py, render};
 use super::transport::{SerialTransport, Transport, DEFAULT_BAUD};
-
-/// Imports every snippet starts with; `_d`/`_e` decode/encode base64.
-const PRELUDE: &str = "try:\n import os\nexcept ImportError:\n import uos as os\n\
-try:\n from binascii import a2b_base64 as _d,b2a_base64 as _e\n\
-except ImportError:\n from ubinascii import a2b_base64 as _d,b2a_base64 as _e\n";
 
 /// Bytes per line when the board sends file content (512 base64 characters).
 const READ_PIECE: usize = 384;
@@ -190,14 +186,7 @@ impl<T: Transport> SerialBoard<T> {
 
     /// Implementation, versions, .mpy ABI, hashlib and free memory.
     pub fn board_info(&mut self) -> Result<BoardInfo> {
-        let code = format!(
-            "import sys,gc\n{PRELUDE}try:\n import hashlib\n h=hasattr(hashlib,'sha256')\n\
-except ImportError:\n h=0\ni=sys.implementation\nu=os.uname()\ngc.collect()\n\
-print('name='+i.name)\nprint('version='+'.'.join([str(x) for x in i.version[:3]]))\n\
-print('mpy='+str(getattr(i,'_mpy','')))\nprint('platform='+sys.platform)\n\
-print('machine='+u.machine)\nprint('release='+u.release)\nprint('hashlib='+str(int(bool(h))))\n\
-print('mem_free='+str(gc.mem_free()))\nprint('mem_alloc='+str(gc.mem_alloc()))\n"
-        );
+        let code = render(py::BOARD_INFO, true, &[]);
         let text = self.run("board info", "/", &code)?;
         let info = BoardInfo::parse(&text).ok_or_else(|| BoardError::BadReply {
             operation: "board info".into(),
@@ -212,11 +201,7 @@ print('mem_free='+str(gc.mem_free()))\nprint('mem_alloc='+str(gc.mem_alloc()))\n
         if let Some(h) = self.hashlib {
             return Ok(h);
         }
-        let text = self.run(
-            "check for hashlib",
-            "/",
-            "try:\n import hashlib\n print(int(hasattr(hashlib,'sha256')))\nexcept ImportError:\n print(0)\n",
-        )?;
+        let text = self.run("check for hashlib", "/", py::HAS_HASHLIB)?;
         let h = text.trim() == "1";
         self.hashlib = Some(h);
         Ok(h)
@@ -235,15 +220,15 @@ print('mem_free='+str(gc.mem_free()))\nprint('mem_alloc='+str(gc.mem_alloc()))\n
         self.run(
             &op,
             tmp,
-            &format!("{PRELUDE}_f=open({},'wb')\n", py_str(tmp)),
+            &render(py::OPEN_WRITE, true, &[('P', &py_str(tmp))]),
         )?;
         // The chunk size depends on raw-paste, known after the first exec.
         let chunk = self.chunk();
         for piece in data.chunks(chunk) {
-            let code = format!("_f.write(_d(b'{}'))\n", B64.encode(piece));
+            let code = render(py::WRITE_CHUNK, false, &[('B', &B64.encode(piece))]);
             self.run(&op, tmp, &code)?;
         }
-        self.run(&op, tmp, "_f.close()\ndel _f\n")?;
+        self.run(&op, tmp, py::CLOSE_WRITE)?;
         Ok(())
     }
 
@@ -251,13 +236,7 @@ print('mem_free='+str(gc.mem_free()))\nprint('mem_alloc='+str(gc.mem_alloc()))\n
         let mut out = BTreeMap::new();
         for batch in paths.chunks(HASH_BATCH) {
             let list: Vec<String> = batch.iter().map(|p| py_str(p)).collect();
-            let code = format!(
-                "{PRELUDE}import hashlib\nfor i,p in enumerate([{}]):\n try:\n  f=open(p,'rb')\n\
- except OSError as x:\n  if x.args[0]!=2:raise\n  print(i,'-');continue\n h=hashlib.sha256()\n\
- while 1:\n  b=f.read(512)\n  if not b:break\n  h.update(b)\n f.close()\n\
- print(i,_e(h.digest()).decode().strip())\n",
-                list.join(",")
-            );
+            let code = render(py::HASH_FILES, true, &[('L', &list.join(","))]);
             let text = self.run("hash files", &batch[0], &code)?;
             let bad = || BoardError::BadReply {
                 operation: "hash files".into(),
@@ -290,12 +269,10 @@ print('mem_free='+str(gc.mem_free()))\nprint('mem_alloc='+str(gc.mem_alloc()))\n
         let mut out = BTreeMap::new();
         for batch in paths.chunks(HASH_BATCH) {
             let list: Vec<String> = batch.iter().map(|p| py_str(p)).collect();
-            let code = format!(
-                "{PRELUDE}for i,p in enumerate([{}]):\n try:\n  f=open(p,'rb')\n\
- except OSError as x:\n  if x.args[0]!=2:raise\n  print(i,'-');continue\n print(i,'+')\n\
- while 1:\n  b=f.read({READ_PIECE})\n  if not b:break\n  print(_e(b).decode(),end='')\n\
- f.close()\n print('.')\n",
-                list.join(",")
+            let code = render(
+                py::READ_FILES,
+                true,
+                &[('L', &list.join(",")), ('N', &READ_PIECE.to_string())],
             );
             let text = self.run("read files back", &batch[0], &code)?;
             let files =
@@ -350,11 +327,7 @@ impl<T: Transport> BoardFs for SerialBoard<T> {
 
     fn stat(&mut self, path: &str) -> Result<Option<RemoteStat>> {
         check_remote_path(path)?;
-        let code = format!(
-            "{PRELUDE}try:\n s=os.stat({})\n print('d' if s[0]&0x4000 else 'f',s[6])\n\
-except OSError as x:\n if x.args[0]!=2:raise\n print('-')\n",
-            py_str(path)
-        );
+        let code = render(py::STAT, true, &[('P', &py_str(path))]);
         let text = self.run(&format!("stat {path}"), path, &code)?;
         let line = text.trim();
         if line == "-" {
@@ -370,11 +343,7 @@ except OSError as x:\n if x.args[0]!=2:raise\n print('-')\n",
 
     fn listdir(&mut self, path: &str) -> Result<Vec<RemoteEntry>> {
         check_remote_path(path)?;
-        let code = format!(
-            "{PRELUDE}p={}\nfor n in os.listdir(p):\n s=os.stat(p.rstrip('/')+'/'+n)\n\
- print('d' if s[0]&0x4000 else 'f',s[6],n)\n",
-            py_str(path)
-        );
+        let code = render(py::LISTDIR, true, &[('P', &py_str(path))]);
         let text = self.run(&format!("listdir {path}"), path, &code)?;
         let mut out = Vec::new();
         for line in text.lines().map(|l| l.trim_end_matches('\r')) {
@@ -403,10 +372,10 @@ except OSError as x:\n if x.args[0]!=2:raise\n print('-')\n",
 
     fn read_file(&mut self, path: &str) -> Result<Vec<u8>> {
         check_remote_path(path)?;
-        let code = format!(
-            "{PRELUDE}with open({},'rb') as f:\n while 1:\n  b=f.read({READ_PIECE})\n\
-  if not b:break\n  print(_e(b).decode(),end='')\n",
-            py_str(path)
+        let code = render(
+            py::READ_FILE,
+            true,
+            &[('P', &py_str(path)), ('N', &READ_PIECE.to_string())],
         );
         let text = self.run(&format!("read {path}"), path, &code)?;
         let joined: String = text.split_whitespace().collect();
@@ -433,14 +402,11 @@ except OSError as x:\n if x.args[0]!=2:raise\n print('-')\n",
                 });
             }
         }
-        // Only a verified temporary file is renamed over the real name. Old FAT code refuses to
-        // rename onto an existing file (EEXIST): then remove and retry; the data stays in tmp.
-        let code = format!(
-            "{PRELUDE}t={}\np={}\ntry:\n os.rename(t,p)\nexcept OSError as x:\n\
- if x.args[0]!=17:raise\n os.remove(p)\n os.rename(t,p)\n\
-if hasattr(os,'sync'):os.sync()\n",
-            py_str(&tmp),
-            py_str(path)
+        // Only a verified temporary file is renamed over the real name.
+        let code = render(
+            py::RENAME,
+            true,
+            &[('A', &py_str(&tmp)), ('B', &py_str(path))],
         );
         self.run(&format!("rename {tmp} to {path}"), path, &code)?;
         log::debug!("wrote {path} ({} bytes)", data.len());
@@ -449,13 +415,13 @@ if hasattr(os,'sync'):os.sync()\n",
 
     fn remove(&mut self, path: &str) -> Result<()> {
         check_remote_path(path)?;
-        let code = format!("{PRELUDE}os.remove({})\n", py_str(path));
+        let code = render(py::REMOVE, true, &[('P', &py_str(path))]);
         self.run(&format!("remove {path}"), path, &code).map(drop)
     }
 
     fn rmdir(&mut self, path: &str) -> Result<()> {
         check_remote_path(path)?;
-        let code = format!("{PRELUDE}os.rmdir({})\n", py_str(path));
+        let code = render(py::RMDIR, true, &[('P', &py_str(path))]);
         self.run(&format!("rmdir {path}"), path, &code).map(drop)
     }
 
@@ -465,23 +431,17 @@ if hasattr(os,'sync'):os.sync()\n",
         if parts.is_empty() {
             return Ok(());
         }
-        // EEXIST is fine for a folder; a file in the way is ENOTDIR (20).
-        let code = format!(
-            "{PRELUDE}for p in [{}]:\n try:\n  os.mkdir(p)\n except OSError as x:\n\
-  if x.args[0]!=17:raise\n  if not os.stat(p)[0]&0x4000:raise OSError(20)\n",
-            parts.join(",")
-        );
+        let code = render(py::MKDIR_P, true, &[('L', &parts.join(","))]);
         self.run(&format!("mkdir {path}"), path, &code).map(drop)
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<()> {
         check_remote_path(from)?;
         check_remote_path(to)?;
-        let code = format!(
-            "{PRELUDE}try:\n os.rename({a},{b})\nexcept OSError as x:\n if x.args[0]!=17:raise\n\
- os.remove({b})\n os.rename({a},{b})\n",
-            a = py_str(from),
-            b = py_str(to)
+        let code = render(
+            py::RENAME,
+            true,
+            &[('A', &py_str(from)), ('B', &py_str(to))],
         );
         self.run(&format!("rename {from} to {to}"), from, &code)
             .map(drop)

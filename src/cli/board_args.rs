@@ -16,7 +16,6 @@ pub struct BoardArgs {
     /// an emulated board), or a mounted CIRCUITPY folder.
     #[arg(
         long,
-        short = 'b',
         env = "PORTLIB_BOARD",
         default_value = "auto",
         value_name = "auto|PORT|DRIVE"
