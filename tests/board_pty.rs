@@ -310,3 +310,34 @@ fn cli_boards_json_is_a_list() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.is_array());
 }
+
+#[test]
+fn cli_repl_passes_keys_and_leaves_on_ctrl_right_bracket() {
+    let (path, _) = device(true);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portlib"))
+        .args(["repl", "--board", &path])
+        .env_remove("PORTLIB_BOARD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Ctrl-A enters raw mode on the simulator, which answers with the raw banner.
+    stdin.write_all(b"\x01").unwrap();
+    stdin.flush().unwrap();
+    // The pass-through polls the port every 20 ms; give the answer time to be echoed before
+    // leaving (leaving does not wait for pending output).
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"\x1d").unwrap();
+    stdin.flush().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("raw REPL; CTRL-B to exit"), "{shown:?}");
+}

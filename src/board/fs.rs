@@ -47,6 +47,21 @@ pub trait BoardFs {
     /// Replace `path` with `data` atomically and verify it by SHA-256. Parent folders must exist
     /// (see [`BoardFs::mkdir_p`]).
     fn write_file_atomic(&mut self, path: &str, data: &[u8]) -> Result<()>;
+    /// Like [`BoardFs::write_file_atomic`], reporting `(bytes sent, total)` as the upload
+    /// advances. The default reports once, at the end.
+    fn write_file_with_progress(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
+        self.write_file_atomic(path, data)?;
+        progress(data.len(), data.len());
+        Ok(())
+    }
+    /// Fail with [`BoardError::ReadOnlyFs`] if files cannot be written in the existing folder
+    /// `dir` (CircuitPython's default over serial), before a long copy starts.
+    fn check_writable(&mut self, dir: &str) -> Result<()>;
     /// Delete a file.
     fn remove(&mut self, path: &str) -> Result<()>;
     /// Delete an empty folder.
@@ -62,6 +77,12 @@ pub trait BoardFs {
 /// The temporary name a file is written under before the rename.
 pub fn temp_name(path: &str) -> String {
     format!("{path}.portlib-tmp")
+}
+
+/// The scratch file [`BoardFs::check_writable`] creates and deletes in `dir`.
+pub fn probe_name(dir: &str) -> Result<String> {
+    check_remote_path(dir)?;
+    Ok(format!("{}/.portlib-probe", dir.trim_end_matches('/')))
 }
 
 /// SHA-256 of bytes.

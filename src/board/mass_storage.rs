@@ -219,6 +219,14 @@ impl BoardFs for DriveBoard {
         Ok(())
     }
 
+    fn check_writable(&mut self, dir: &str) -> Result<()> {
+        let probe = self.local(&super::fs::probe_name(dir)?)?;
+        File::create(&probe)
+            .and_then(|f| f.sync_all())
+            .and_then(|_| fs::remove_file(&probe))
+            .map_err(Self::err(&probe))
+    }
+
     fn remove(&mut self, path: &str) -> Result<()> {
         let local = self.local(path)?;
         fs::remove_file(&local).map_err(Self::err(&local))
@@ -322,6 +330,12 @@ mod tests {
             d.write_file_atomic("lib\\x", b""),
             Err(BoardError::BadRemotePath { .. })
         ));
+        d.check_writable("/lib").unwrap();
+        assert_eq!(
+            d.listdir("/lib").unwrap().len(),
+            0,
+            "probe file left behind"
+        );
         d.sync();
     }
 }

@@ -18,7 +18,8 @@ use base64::Engine as _;
 
 use super::error::{BoardError, Result};
 use super::fs::{
-    check_remote_path, path_prefixes, sha256, temp_name, BoardFs, FileHash, RemoteEntry, RemoteStat,
+    check_remote_path, path_prefixes, probe_name, sha256, temp_name, BoardFs, FileHash,
+    RemoteEntry, RemoteStat,
 };
 use super::output::Flavor;
 use super::raw_repl::RawRepl;
@@ -215,7 +216,12 @@ impl<T: Transport> SerialBoard<T> {
     }
 
     /// Upload `data` to `tmp` in chunks; the real name is not touched.
-    fn upload(&mut self, tmp: &str, data: &[u8]) -> Result<()> {
+    fn upload(
+        &mut self,
+        tmp: &str,
+        data: &[u8],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
         let op = format!("write {tmp}");
         self.run(
             &op,
@@ -224,9 +230,12 @@ impl<T: Transport> SerialBoard<T> {
         )?;
         // The chunk size depends on raw-paste, known after the first exec.
         let chunk = self.chunk();
+        let mut sent = 0;
         for piece in data.chunks(chunk) {
             let code = render(py::WRITE_CHUNK, false, &[('B', &B64.encode(piece))]);
             self.run(&op, tmp, &code)?;
+            sent += piece.len();
+            progress(sent, data.len());
         }
         self.run(&op, tmp, py::CLOSE_WRITE)?;
         Ok(())
@@ -387,9 +396,18 @@ impl<T: Transport> BoardFs for SerialBoard<T> {
     }
 
     fn write_file_atomic(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        self.write_file_with_progress(path, data, &mut |_, _| {})
+    }
+
+    fn write_file_with_progress(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
         check_remote_path(path)?;
         let tmp = temp_name(path);
-        self.upload(&tmp, data)?;
+        self.upload(&tmp, data, progress)?;
         if self.verify {
             let want = sha256(data);
             let got = self.hash_files(std::slice::from_ref(&tmp))?;
@@ -411,6 +429,14 @@ impl<T: Transport> BoardFs for SerialBoard<T> {
         self.run(&format!("rename {tmp} to {path}"), path, &code)?;
         log::debug!("wrote {path} ({} bytes)", data.len());
         Ok(())
+    }
+
+    fn check_writable(&mut self, dir: &str) -> Result<()> {
+        let probe = probe_name(dir)?;
+        let probe = probe.as_str();
+        let code = render(py::PROBE_WRITE, true, &[('P', &py_str(probe))]);
+        self.run("check that the board is writable", probe, &code)
+            .map(drop)
     }
 
     fn remove(&mut self, path: &str) -> Result<()> {

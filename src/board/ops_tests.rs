@@ -359,3 +359,34 @@ fn py_str_escapes() {
     assert_eq!(py_str("/a'b\\c"), "'/a\\'b\\\\c'");
     assert_eq!(py_str("/é"), "'/é'");
 }
+
+#[test]
+fn check_writable_reports_erofs_up_front() {
+    let mut b = board(vec![ex(""), ex_full("", TRACE_EROFS)]);
+    b.check_writable("/lib/").unwrap();
+    let err = b.check_writable("/").unwrap_err();
+    assert!(matches!(err, BoardError::ReadOnlyFs { ref path } if path == "/.portlib-probe"));
+    let codes = codes(b, true);
+    assert!(codes[0].contains("open('/lib/.portlib-probe','wb')"));
+    assert!(codes[0].contains("os.remove('/lib/.portlib-probe')"));
+}
+
+#[test]
+fn write_progress_counts_chunks() {
+    let data = vec![7u8; 2500];
+    let mut b = board(vec![
+        ex(""),
+        ex(""),
+        ex(""),
+        ex(""),
+        ex(""),
+        ex("1\r\n"),
+        ex(&format!("0 {}\r\n", digest_b64(&data))),
+        ex(""),
+    ]);
+    b.chunk_size = Some(1000);
+    let mut seen = Vec::new();
+    b.write_file_with_progress("/p.bin", &data, &mut |done, total| seen.push((done, total)))
+        .unwrap();
+    assert_eq!(seen, [(1000, 2500), (2000, 2500), (2500, 2500)]);
+}

@@ -128,6 +128,12 @@ except OSError as x:
 if hasattr(os,'sync'):os.sync()
 ";
 
+/// Create and delete the file @P: fails with EROFS where Python may not write.
+pub const PROBE_WRITE: &str = r"f=open(@P,'wb')
+f.close()
+os.remove(@P)
+";
+
 /// Delete the file @P.
 pub const REMOVE: &str = r"os.remove(@P)
 ";
@@ -188,6 +194,7 @@ mod tests {
         HASH_FILES,
         READ_FILES,
         RENAME,
+        PROBE_WRITE,
         REMOVE,
         RMDIR,
         MKDIR_P,

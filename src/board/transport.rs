@@ -90,6 +90,14 @@ impl SerialTransport {
     }
 
     fn io(&self, source: std::io::Error) -> BoardError {
+        // EIO, ENXIO, ENODEV: what Linux returns once a USB CDC device or a pty's other side
+        // is gone.
+        #[cfg(unix)]
+        if matches!(source.raw_os_error(), Some(5 | 6 | 19)) {
+            return BoardError::Disconnected {
+                port: self.name.clone(),
+            };
+        }
         match source.kind() {
             // A USB CDC device that re-enumerates (reset, bootloader) shows up as one of these.
             std::io::ErrorKind::BrokenPipe
