@@ -44,9 +44,9 @@ pub struct BoardInfo {
     pub mpy: Option<u32>,
     /// `sys.platform` (`MicroChip SAMD51`, `qemu`, ...).
     pub platform: String,
-    /// `os.uname().machine`.
+    /// `os.uname().machine`, else `sys.implementation._machine`.
     pub machine: String,
-    /// `os.uname().release`.
+    /// `os.uname().release` (empty without `os.uname`).
     pub release: String,
     /// Whether `hashlib.sha256` exists.
     pub has_hashlib: bool,
@@ -107,26 +107,27 @@ pub fn py_str(s: &str) -> String {
     out
 }
 
+/// The errno of an `OSError` ending a traceback: `OSError: [Errno 30] EROFS` (firmware
+/// errors, MicroPython and CircuitPython), or `OSError: 30` (raised from Python code).
+pub fn remote_errno(traceback: &str) -> Option<i32> {
+    let last = traceback.lines().rev().find(|l| !l.trim().is_empty())?;
+    let rest = last.trim().strip_prefix("OSError:")?.trim_start();
+    let rest = rest.strip_prefix("[Errno ").unwrap_or(rest);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// Turn a traceback from a file operation into the matching typed error.
 pub fn classify_remote_error(operation: &str, path: &str, traceback: &str) -> BoardError {
-    let has = |needle: &str| traceback.contains(needle);
-    if has("[Errno 30]") || has("EROFS") {
-        BoardError::ReadOnlyFs {
-            path: path.to_string(),
-        }
-    } else if has("[Errno 2]") || has("ENOENT") {
-        BoardError::NotFound {
-            path: path.to_string(),
-        }
-    } else if has("[Errno 28]") || has("ENOSPC") {
-        BoardError::NoSpace {
-            path: path.to_string(),
-        }
-    } else {
-        BoardError::Remote {
+    let path = path.to_string();
+    match remote_errno(traceback) {
+        Some(30) => BoardError::ReadOnlyFs { path },
+        Some(2) => BoardError::NotFound { path },
+        Some(28) => BoardError::NoSpace { path },
+        _ => BoardError::Remote {
             operation: operation.to_string(),
             traceback: traceback.trim_end().to_string(),
-        }
+        },
     }
 }
 
@@ -206,6 +207,12 @@ impl<T: Transport> SerialBoard<T> {
         let h = text.trim() == "1";
         self.hashlib = Some(h);
         Ok(h)
+    }
+
+    /// Override the `hashlib` detection: `Some(false)` makes verification and `hash_files`
+    /// read files back and hash on the host; `None` asks the board again.
+    pub fn set_has_hashlib(&mut self, has: Option<bool>) {
+        self.hashlib = has;
     }
 
     fn chunk(&self) -> usize {

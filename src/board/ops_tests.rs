@@ -236,9 +236,20 @@ fn read_only_filesystem_explains_boot_py() {
         "{msg}"
     );
     assert!(msg.contains("boot.py") && msg.contains("CIRCUITPY"));
-    // MicroPython spells it differently.
+    // MicroPython spells it differently; an OSError raised from Python code has no "[Errno".
     let e = classify_remote_error("w", "/x", "OSError: [Errno 30] EROFS\r\n");
     assert!(matches!(e, BoardError::ReadOnlyFs { .. }));
+    let e = classify_remote_error(
+        "w",
+        "/x",
+        "Traceback:\r\n  File \"<stdin>\"\r\nOSError: 30\r\n",
+    );
+    assert!(matches!(e, BoardError::ReadOnlyFs { .. }));
+    // Only the final line counts: an errno quoted earlier in the text does not.
+    assert!(matches!(
+        classify_remote_error("w", "/x", "OSError: 30\r\nValueError: later\r\n"),
+        BoardError::Remote { .. }
+    ));
     assert!(matches!(
         classify_remote_error("w", "/x", "OSError: [Errno 28] ENOSPC\r\n"),
         BoardError::NoSpace { .. }

@@ -381,6 +381,12 @@ impl<T: Transport> RawRepl<T> {
             }
         }
         self.in_raw = true;
+        log::debug!(
+            "{}: exec of {} bytes took {:?}",
+            self.t.name(),
+            code.len(),
+            started.elapsed()
+        );
         let (stdout, stderr) = parser.into_parts();
         Ok(ExecOutput { stdout, stderr })
     }

@@ -16,7 +16,8 @@ except ImportError:
  from ubinascii import a2b_base64 as _d,b2a_base64 as _e
 ";
 
-/// `key=value` lines describing the firmware.
+/// `key=value` lines describing the firmware. Some ports (qemu) have no `os.uname`; MicroPython
+/// then still has `sys.implementation._machine`.
 pub const BOARD_INFO: &str = r"import sys,gc
 try:
  import hashlib
@@ -24,14 +25,20 @@ try:
 except ImportError:
  h=0
 i=sys.implementation
-u=os.uname()
+try:
+ u=os.uname()
+ m=u.machine
+ r=u.release
+except AttributeError:
+ m=getattr(i,'_machine','')
+ r=''
 gc.collect()
 print('name='+i.name)
 print('version='+'.'.join([str(x) for x in i.version[:3]]))
 print('mpy='+str(getattr(i,'_mpy','')))
 print('platform='+sys.platform)
-print('machine='+u.machine)
-print('release='+u.release)
+print('machine='+m)
+print('release='+r)
 print('hashlib='+str(int(bool(h))))
 print('mem_free='+str(gc.mem_free()))
 print('mem_alloc='+str(gc.mem_alloc()))
