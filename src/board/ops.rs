@@ -32,6 +32,9 @@ const READ_PIECE: usize = 384;
 /// How many paths one `hash_files` exec handles (the list literal is compiled in board RAM).
 const HASH_BATCH: usize = 64;
 
+/// How many files one read-back exec sends (bounded by [`SerialBoard::transfer_timeout`]).
+const READ_BACK_BATCH: usize = 16;
+
 /// What `board_info` reports.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BoardInfo {
@@ -136,6 +139,9 @@ pub struct SerialBoard<T: Transport> {
     repl: RawRepl<T>,
     /// Limit for one small operation (stat, listdir, one chunk, ...).
     pub op_timeout: Duration,
+    /// Limit for an operation that sends whole files back (read_file, hashing by read-back),
+    /// whose size is not known beforehand.
+    pub transfer_timeout: Duration,
     /// Bytes of file content per exec when writing; `None` picks 2048 with raw-paste and 512
     /// without (plain raw REPL buffers the whole snippet in board RAM before compiling it).
     pub chunk_size: Option<usize>,
@@ -160,6 +166,7 @@ impl<T: Transport> SerialBoard<T> {
         SerialBoard {
             repl,
             op_timeout: Duration::from_secs(10),
+            transfer_timeout: Duration::from_secs(120),
             chunk_size: None,
             verify: true,
             hashlib: None,
@@ -178,8 +185,18 @@ impl<T: Transport> SerialBoard<T> {
 
     /// Run a snippet; a traceback becomes a typed error about `path`.
     fn run(&mut self, operation: &str, path: &str, code: &str) -> Result<String> {
+        self.run_within(operation, path, code, self.op_timeout)
+    }
+
+    fn run_within(
+        &mut self,
+        operation: &str,
+        path: &str,
+        code: &str,
+        within: Duration,
+    ) -> Result<String> {
         log::trace!("exec for {operation}:\n{code}");
-        let out = self.repl.exec(code.as_bytes(), self.op_timeout)?;
+        let out = self.repl.exec(code.as_bytes(), within)?;
         if out.raised() {
             return Err(classify_remote_error(operation, path, &out.stderr_text()));
         }
@@ -283,14 +300,16 @@ impl<T: Transport> SerialBoard<T> {
     /// Read many files back in one exec per batch, hashing on the host.
     fn hash_by_reading(&mut self, paths: &[String]) -> Result<BTreeMap<String, Option<FileHash>>> {
         let mut out = BTreeMap::new();
-        for batch in paths.chunks(HASH_BATCH) {
+        // Smaller batches than on-board hashing: the whole content crosses the wire.
+        for batch in paths.chunks(READ_BACK_BATCH) {
             let list: Vec<String> = batch.iter().map(|p| py_str(p)).collect();
             let code = render(
                 py::READ_FILES,
                 true,
                 &[('L', &list.join(",")), ('N', &READ_PIECE.to_string())],
             );
-            let text = self.run("read files back", &batch[0], &code)?;
+            let within = self.transfer_timeout;
+            let text = self.run_within("read files back", &batch[0], &code, within)?;
             let files =
                 parse_file_stream(&text, batch.len()).ok_or_else(|| BoardError::BadReply {
                     operation: "read files back".into(),
@@ -393,7 +412,8 @@ impl<T: Transport> BoardFs for SerialBoard<T> {
             true,
             &[('P', &py_str(path)), ('N', &READ_PIECE.to_string())],
         );
-        let text = self.run(&format!("read {path}"), path, &code)?;
+        let within = self.transfer_timeout;
+        let text = self.run_within(&format!("read {path}"), path, &code, within)?;
         let joined: String = text.split_whitespace().collect();
         B64.decode(joined.as_bytes())
             .map_err(|_| BoardError::BadReply {

@@ -401,3 +401,16 @@ fn write_progress_counts_chunks() {
         .unwrap();
     assert_eq!(seen, [(1000, 2500), (2000, 2500), (2500, 2500)]);
 }
+
+#[test]
+fn read_back_goes_in_batches() {
+    let paths: Vec<String> = (0..20).map(|i| format!("/f{i}")).collect();
+    let missing = |n: usize| -> String { (0..n).map(|i| format!("{i} -\r\n")).collect() };
+    let mut b = board(vec![ex("0\r\n"), ex(&missing(16)), ex(&missing(4))]);
+    let map = b.hash_files(&paths).unwrap();
+    assert_eq!(map.len(), 20);
+    assert!(map.values().all(Option::is_none));
+    let codes = codes(b, true);
+    assert!(codes[1].contains("'/f15'") && !codes[1].contains("'/f16'"));
+    assert!(codes[2].contains("'/f16'") && codes[2].contains("'/f19'"));
+}
