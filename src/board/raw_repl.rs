@@ -445,6 +445,10 @@ impl<T: Transport> RawRepl<T> {
                     Some(CTRL_A) => credit += window,
                     Some(CTRL_D) => {
                         // The device stopped reading (a syntax error): acknowledge, stop.
+                        log::debug!(
+                            "{}: upload stopped by the device after {sent} bytes",
+                            self.t.name()
+                        );
                         aborted = true;
                         break 'send;
                     }
