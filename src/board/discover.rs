@@ -426,17 +426,46 @@ fn platform_drives() -> Vec<DriveInfo> {
 
 #[cfg(windows)]
 fn platform_drives() -> Vec<DriveInfo> {
-    // A and B are floppy letters; probing them can stall. The label is not read (it needs a
-    // Win32 call); boot_out.txt identifies the board.
-    (b'C'..=b'Z')
-        .filter_map(|l| {
-            let root = PathBuf::from(format!("{}:\\", l as char));
-            if !root.join("boot_out.txt").is_file() {
-                return None;
-            }
-            probe_drive(&root, None)
-        })
-        .collect()
+    use windows_sys::Win32::Storage::FileSystem::{GetLogicalDrives, GetVolumeInformationW};
+    use windows_sys::Win32::System::Diagnostics::Debug::{SetErrorMode, SEM_FAILCRITICALERRORS};
+    // SAFETY (all calls below): plain Win32 calls with valid, NUL-terminated buffers whose
+    // lengths are passed alongside; null pointers are allowed for the outputs we skip.
+    // Without SEM_FAILCRITICALERRORS an empty card reader pops up a "no disk" dialog.
+    let old_mode = unsafe { SetErrorMode(SEM_FAILCRITICALERRORS) };
+    let mask = unsafe { GetLogicalDrives() };
+    let mut out = Vec::new();
+    // A: and B: are floppy letters; probing them can stall.
+    for i in 2..26u32 {
+        if mask & (1 << i) == 0 {
+            continue;
+        }
+        let root = format!("{}:\\", char::from(b'A' + i as u8));
+        let wide: Vec<u16> = root.encode_utf16().chain(Some(0)).collect();
+        let mut name = [0u16; 261];
+        let ok = unsafe {
+            GetVolumeInformationW(
+                wide.as_ptr(),
+                name.as_mut_ptr(),
+                name.len() as u32,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if ok == 0 {
+            // No medium in the drive, or not ready.
+            continue;
+        }
+        let len = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+        let label = String::from_utf16_lossy(&name[..len]);
+        if let Some(d) = probe_drive(Path::new(&root), Some(label)) {
+            out.push(d);
+        }
+    }
+    unsafe { SetErrorMode(old_mode) };
+    out
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
