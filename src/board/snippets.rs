@@ -149,14 +149,16 @@ pub const REMOVE: &str = r"os.remove(@P)
 pub const RMDIR: &str = r"os.rmdir(@P)
 ";
 
-/// Create each folder of the list @L; existing folders are fine, a file in the way is
-/// ENOTDIR (20).
+/// Create each folder of the list @L that does not exist yet. Existing ones are not touched
+/// (`mkdir` on a mount point such as MicroPython's `/flash` can fail with EPERM); a file in
+/// the way is ENOTDIR (20).
 pub const MKDIR_P: &str = r"for p in [@L]:
  try:
-  os.mkdir(p)
+  if os.stat(p)[0]&0x4000:continue
+  raise OSError(20)
  except OSError as x:
-  if x.args[0]!=17:raise
-  if not os.stat(p)[0]&0x4000:raise OSError(20)
+  if x.args[0]!=2:raise
+ os.mkdir(p)
 ";
 
 /// Fill the `@X` placeholders (one capital letter) of `template` in a single pass, so a value
