@@ -13,6 +13,7 @@ pub mod board_args;
 mod boards;
 mod repl;
 mod run;
+mod terminal;
 
 /// Exit status of a subcommand that ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

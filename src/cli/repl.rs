@@ -1,5 +1,5 @@
 //! `portlib repl`: a plain terminal on the board's REPL. Keys go to the board byte for byte
-//! (the host terminal is put in raw mode on Unix); Ctrl-] leaves.
+//! (the host terminal is put in raw mode); Ctrl-] leaves.
 
 use std::io::{Read, Write};
 use std::sync::mpsc;
@@ -10,6 +10,7 @@ use portlib::board::SerialTransport;
 use portlib::board::{Transport, DEFAULT_BAUD};
 
 use super::board_args::BoardArgs;
+use super::terminal;
 use super::{Global, Outcome};
 
 /// Ctrl-], the key that leaves (as in telnet and miniterm).
@@ -71,52 +72,6 @@ impl ReplArgs {
                     Err(mpsc::TryRecvError::Disconnected) => break,
                 }
             }
-        }
-    }
-}
-
-#[cfg(unix)]
-mod terminal {
-    use std::os::fd::AsRawFd;
-
-    use nix::sys::termios::{self, SetArg, Termios};
-
-    /// Puts stdin's terminal in raw mode and restores it on drop. Does nothing when stdin is
-    /// not a terminal.
-    pub struct RawMode(Option<Termios>);
-
-    impl RawMode {
-        pub fn enable() -> RawMode {
-            let stdin = std::io::stdin().as_raw_fd();
-            let Ok(saved) = termios::tcgetattr(stdin) else {
-                return RawMode(None);
-            };
-            let mut raw = saved.clone();
-            termios::cfmakeraw(&mut raw);
-            if termios::tcsetattr(stdin, SetArg::TCSANOW, &raw).is_err() {
-                return RawMode(None);
-            }
-            RawMode(Some(saved))
-        }
-    }
-
-    impl Drop for RawMode {
-        fn drop(&mut self) {
-            if let Some(saved) = &self.0 {
-                let _ = termios::tcsetattr(std::io::stdin().as_raw_fd(), SetArg::TCSANOW, saved);
-            }
-        }
-    }
-}
-
-#[cfg(not(unix))]
-mod terminal {
-    /// No raw mode outside Unix yet: keys arrive line by line after Enter.
-    pub struct RawMode;
-
-    impl RawMode {
-        pub fn enable() -> RawMode {
-            RawMode
         }
     }
 }
