@@ -41,6 +41,16 @@ impl Device {
     /// "Run" code: print its length and SHA-256 so the host can check every byte arrived;
     /// code containing `raise` fails.
     fn run(&mut self, code: &[u8]) -> Vec<u8> {
+        if code.windows(4).any(|w| w == b"hang") {
+            // Runs until Ctrl-C, like `while True: pass`.
+            while let Some(b) = self.byte() {
+                if b == 0x03 {
+                    return b"\x04Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n\x04>"
+                        .to_vec();
+                }
+            }
+            return Vec::new();
+        }
         let mut out = format!("{} {:x}\r\n", code.len(), Sha256::digest(code)).into_bytes();
         out.push(4);
         if code.windows(5).any(|w| w == b"raise") {
@@ -86,8 +96,8 @@ impl Device {
                 }
                 0x04 => {
                     let code = std::mem::take(&mut buf);
-                    let mut reply = b"OK".to_vec();
-                    reply.extend(self.run(&code));
+                    self.send(b"OK");
+                    let reply = self.run(&code);
                     self.send(&reply);
                 }
                 0x05 if buf.is_empty() => {
@@ -131,8 +141,9 @@ impl Device {
                 self.send(b"\x01");
             }
         }
-        let mut reply = b"\x04".to_vec();
-        reply.extend(self.run(&code));
+        // Acknowledged once compiled, before it runs.
+        self.send(b"\x04");
+        let reply = self.run(&code);
         self.send(&reply);
     }
 }
@@ -340,4 +351,28 @@ fn cli_repl_passes_keys_and_leaves_on_ctrl_right_bracket() {
     );
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.contains("raw REPL; CTRL-B to exit"), "{shown:?}");
+}
+
+#[test]
+fn cli_run_passes_ctrl_c_to_the_board() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hang.py");
+    std::fs::write(&file, b"while True: pass  # hang\n").unwrap();
+    let (path, _) = device(true);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_portlib"))
+        .args(["run", file.to_str().unwrap(), "--board", &path])
+        .env_remove("PORTLIB_BOARD")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Enough for portlib to enter the raw REPL and start the exec.
+    std::thread::sleep(Duration::from_millis(1500));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("KeyboardInterrupt"), "{err}");
 }

@@ -5,6 +5,7 @@
 //! awaited. Entering the raw REPL is retried a bounded number of times, because CircuitPython's
 //! "Press any key" wait swallows a byte and boot noise can hide the first banner.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::error::{tail_text, BoardError, Result};
@@ -24,6 +25,9 @@ const PLAIN_PAUSE: Duration = Duration::from_millis(10);
 
 /// Entering the raw REPL is attempted this many times before giving up.
 const ENTER_ATTEMPTS: u32 = 3;
+
+/// How often a running exec checks the interrupt flag.
+const INTERRUPT_POLL: Duration = Duration::from_millis(100);
 
 /// Keep at most this much unconsumed input while waiting for a pattern (a chatty `code.py` must
 /// not grow memory without bound).
@@ -91,6 +95,7 @@ pub struct RawRepl<T: Transport> {
     raw_paste: Option<bool>,
     in_raw: bool,
     signs: ConsoleSigns,
+    interrupt_flag: Option<&'static AtomicBool>,
 }
 
 impl<T: Transport> RawRepl<T> {
@@ -103,6 +108,7 @@ impl<T: Transport> RawRepl<T> {
             raw_paste: None,
             in_raw: false,
             signs: ConsoleSigns::default(),
+            interrupt_flag: None,
         }
     }
 
@@ -129,6 +135,13 @@ impl<T: Transport> RawRepl<T> {
     /// Force (or forbid) raw-paste mode instead of negotiating it.
     pub fn set_raw_paste(&mut self, use_it: Option<bool>) {
         self.raw_paste = use_it;
+    }
+
+    /// A flag the host sets (from a Ctrl-C handler) to stop the code being executed: while an
+    /// exec waits for output it checks the flag every 100 ms and, when set, clears it and sends
+    /// Ctrl-C to the board, which ends the code with `KeyboardInterrupt` in stderr.
+    pub fn set_interrupt_flag(&mut self, flag: &'static AtomicBool) {
+        self.interrupt_flag = Some(flag);
     }
 
     /// Whether the session believes the board sits at the raw prompt.
@@ -368,7 +381,15 @@ impl<T: Transport> RawRepl<T> {
                     break;
                 }
             }
-            if self.fill(deadline)? == 0 && Instant::now() >= deadline {
+            let mut until = deadline;
+            if let Some(flag) = self.interrupt_flag {
+                if flag.swap(false, Ordering::SeqCst) {
+                    log::debug!("{}: interrupting the running code", self.t.name());
+                    self.send(&[CTRL_C])?;
+                }
+                until = until.min(Instant::now() + INTERRUPT_POLL);
+            }
+            if self.fill(until)? == 0 && Instant::now() >= deadline {
                 return Err(self.timeout(
                     match parser.phase() {
                         super::output::FramePhase::Ok(_) => "OK after sending code",

@@ -480,3 +480,33 @@ fn disconnect_mid_exec() {
     let err = r.exec(b"x", Duration::from_secs(1)).unwrap_err();
     assert!(matches!(err, BoardError::Disconnected { .. }), "{err:?}");
 }
+
+#[test]
+fn interrupt_flag_sends_ctrl_c_to_running_code() {
+    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let mut script = mp_enter();
+    script.extend([
+        Step::expect("\x05A\x01"),
+        Step::reply(b"R\x01\x80\x00\x01"),
+        Step::capture("\x04"),
+        Step::reply("\x04tick\r\n"),
+        // The code runs silently until the host interrupts it.
+        Step::expect("\x03"),
+        Step::reply("\x04Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n\x04>"),
+    ]);
+    let mut r = repl(script);
+    r.set_interrupt_flag(&STOP);
+    let out = r
+        .exec_streaming(b"while 1: pass", Duration::from_secs(5), &mut |_| {
+            // As if the user pressed Ctrl-C once output appeared.
+            STOP.store(true, std::sync::atomic::Ordering::SeqCst)
+        })
+        .unwrap();
+    assert!(out.stderr_text().contains("KeyboardInterrupt"));
+    assert!(
+        !STOP.load(std::sync::atomic::Ordering::SeqCst),
+        "flag consumed"
+    );
+    assert!(r.is_raw());
+    done(r);
+}

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,6 +37,8 @@ impl RunArgs {
         let (_, mut board) = self.board.open_serial()?;
         let repl = board.repl();
         repl.enter_raw()?;
+        catch_ctrl_c();
+        repl.set_interrupt_flag(&STOP);
         if self.reset {
             repl.soft_reset()?;
         }
@@ -69,3 +72,34 @@ impl RunArgs {
         Ok(Outcome::Ok)
     }
 }
+
+/// Set by Ctrl-C on the host: the running exec passes it on to the board.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The first Ctrl-C interrupts the code on the board (the script ends with
+/// `KeyboardInterrupt`, exit status 1); a second one kills portlib, for a board that ignores
+/// Ctrl-C.
+#[cfg(unix)]
+fn catch_ctrl_c() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    extern "C" fn on_sigint(_: nix::libc::c_int) {
+        STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+        let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: sigaction is async-signal-safe.
+        let _ = unsafe { sigaction(Signal::SIGINT, &default) };
+    }
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigint),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic and calls sigaction.
+    if let Err(e) = unsafe { sigaction(Signal::SIGINT, &action) } {
+        log::warn!("cannot catch Ctrl-C: {e}");
+    }
+}
+
+/// Elsewhere Ctrl-C keeps its default effect: portlib stops, the script keeps running until
+/// the next connection interrupts it.
+#[cfg(not(unix))]
+fn catch_ctrl_c() {}
