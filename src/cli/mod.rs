@@ -9,8 +9,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod board_args;
+mod boards;
 mod dis;
 mod mem;
+mod repl;
+mod run;
+mod terminal;
 mod test;
 mod upstream;
 mod workspace;
@@ -96,6 +101,13 @@ enum Command {
     Mem(mem::MemArgs),
     /// Disassemble a .mpy v6.3 bytecode file (ours or mpy-cross's) into readable text.
     Dis(dis::DisArgs),
+    /// List attached boards: USB serial ports and mounted CircuitPython drives, paired by USB
+    /// serial number.
+    Boards(boards::BoardsArgs),
+    /// Run a Python file on the board, streaming its output; exit status 1 if it raised.
+    Run(run::RunArgs),
+    /// Open a terminal on the board's REPL (Ctrl-] leaves).
+    Repl(repl::ReplArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -113,6 +125,9 @@ pub fn main() -> ExitCode {
         Command::Test(a) => a.run(g),
         Command::Mem(a) => a.run(g),
         Command::Dis(a) => a.run(g),
+        Command::Boards(a) => a.run(g),
+        Command::Run(a) => a.run(g),
+        Command::Repl(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
