@@ -1,8 +1,8 @@
-//! f-string rewriting: `f'a{x!r:>{w}}b'` becomes the tokens of `'a{!r:>{}}b'.format(x, w)`.
-//!
-//! MicroPython does this in its lexer too. CPython 3.4 code has no f-strings, so the exact
-//! token layout mpy-cross produces for them is not verified byte for byte; the semantics
-//! follow CPython (auto-numbered fields, nested replacement fields in the spec, `{x=}`).
+//! f-string rewriting: `f'a{x!r:>{w}}b'` becomes the tokens of
+//! `'a{!r:>{}}b'.format((x), (w),)`, the layout MicroPython's lexer produces (checked against
+//! the parse tree of MicroPython 1.26.1's parser): each argument in parentheses and followed
+//! by a comma, `{x=}` giving `x={}` without a default conversion, and braces of plain
+//! literals joined to an f-string left as they are.
 
 use super::{tokenize, LexOptions, Token, TokenKind};
 
@@ -48,8 +48,7 @@ fn split_into(
         let (expr_end, conv_at, spec_at) = field_parts(field);
         let mut expr = &field[..expr_end];
         fmt.push(b'{');
-        let mut conv: Option<&[u8]> =
-            conv_at.map(|c| &field[c + 1..spec_at.unwrap_or(field.len())]);
+        let conv: Option<&[u8]> = conv_at.map(|c| &field[c + 1..spec_at.unwrap_or(field.len())]);
         // `{x=}` prints the expression text first and defaults to repr.
         let trimmed = trim_end(expr);
         if trimmed.ends_with(b"=")
@@ -63,9 +62,6 @@ fn split_into(
             fmt.extend_from_slice(expr);
             fmt.push(b'{');
             expr = &trimmed[..trimmed.len() - 1];
-            if conv.is_none() && spec_at.is_none() {
-                conv = Some(b"r");
-            }
         }
         if trim_end(expr).is_empty() {
             return Err(());
@@ -175,11 +171,11 @@ pub(crate) fn emit_format_call(out: &mut Vec<Token>, args: Vec<Vec<Token>>, line
     out.push(tok(TokenKind::DelPeriod, b""));
     out.push(tok(TokenKind::Name, b"format"));
     out.push(tok(TokenKind::DelParenOpen, b""));
-    for (k, arg) in args.into_iter().enumerate() {
-        if k > 0 {
-            out.push(tok(TokenKind::DelComma, b""));
-        }
+    // MicroPython writes every argument as `(expr),`, so even a single argument leaves an
+    // `arglist` node (a list with a trailing separator).
+    for arg in args {
         out.extend(arg);
+        out.push(tok(TokenKind::DelComma, b""));
     }
     out.push(tok(TokenKind::DelParenClose, b""));
 }

@@ -61,18 +61,9 @@ pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
     lx.out
 }
 
-/// CR and CR LF become LF, and a missing final newline is added (empty input stays empty).
-fn escape_braces(v: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len());
-    for &b in v {
-        out.push(b);
-        if b == b'{' || b == b'}' {
-            out.push(b);
-        }
-    }
-    out
-}
-
+/// CR and CR LF become LF, and a missing final newline is added. Empty input becomes a
+/// single newline: MicroPython's reader primes its look-ahead with dummy bytes, so even an
+/// empty file yields one NEWLINE token (its tree is a lone NEWLINE token leaf).
 fn normalize_newlines(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() + 1);
     let mut i = 0;
@@ -88,7 +79,7 @@ fn normalize_newlines(src: &[u8]) -> Vec<u8> {
         }
         i += 1;
     }
-    if !out.is_empty() && out.last() != Some(&b'\n') {
+    if out.last() != Some(&b'\n') {
         out.push(b'\n');
     }
     out
@@ -408,10 +399,6 @@ impl<'a> Lexer<'a> {
                 self.cur.bump();
             }
             if prefix.fstring {
-                if !fstring_seen {
-                    // Braces of plain pieces already joined become literal braces.
-                    value = escape_braces(&value);
-                }
                 fstring_seen = true;
                 let piece = string::read_literal(&mut self.cur, true, false);
                 if piece.unterminated {
@@ -438,11 +425,7 @@ impl<'a> Lexer<'a> {
                     return true;
                 }
                 bad |= piece.invalid;
-                if fstring_seen {
-                    value.extend_from_slice(&escape_braces(&piece.value));
-                } else {
-                    value.extend_from_slice(&piece.value);
-                }
+                value.extend_from_slice(&piece.value);
             }
             self.skip_blanks(true);
         }
