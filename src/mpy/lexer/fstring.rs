@@ -4,7 +4,10 @@
 //! by a comma, `{x=}` giving `x={}` without a default conversion, and braces of plain
 //! literals joined to an f-string left as they are.
 
-use super::{tokenize, LexOptions, Token, TokenKind};
+use super::{tokenize_nested, LexOptions, Token, TokenKind};
+
+/// f-strings inside f-string expressions deeper than this are refused (malformed).
+const MAX_NESTING: u32 = 8;
 
 /// Split an f-string body (escapes still in it) into the `str.format` template and the
 /// token lists of each argument expression. `Err` means a malformed f-string.
@@ -12,17 +15,31 @@ pub(crate) fn split(
     body: &[u8],
     line: u32,
     opts: LexOptions,
+    nesting: u32,
 ) -> Result<(Vec<u8>, Vec<Vec<Token>>), ()> {
+    if nesting >= MAX_NESTING {
+        return Err(());
+    }
     let mut fmt = Vec::new();
     let mut args = Vec::new();
-    split_into(body, line, opts, &mut fmt, &mut args, 0)?;
+    let mut ctx = Ctx {
+        line,
+        opts,
+        nesting,
+    };
+    split_into(body, &mut ctx, &mut fmt, &mut args, 0)?;
     Ok((fmt, args))
+}
+
+struct Ctx {
+    line: u32,
+    opts: LexOptions,
+    nesting: u32,
 }
 
 fn split_into(
     body: &[u8],
-    line: u32,
-    opts: LexOptions,
+    ctx: &mut Ctx,
     fmt: &mut Vec<u8>,
     args: &mut Vec<Vec<Token>>,
     depth: u32,
@@ -70,7 +87,7 @@ fn split_into(
         src.push(b'(');
         src.extend_from_slice(expr);
         src.push(b')');
-        let toks = tokenize(&src, opts);
+        let toks = tokenize_nested(&src, ctx.opts, ctx.nesting + 1);
         if toks.raise.is_some() {
             return Err(());
         }
@@ -80,7 +97,7 @@ fn split_into(
             .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
             .collect();
         for t in &mut list {
-            t.line = line;
+            t.line = ctx.line;
         }
         args.push(list);
         if let Some(c) = conv {
@@ -89,7 +106,7 @@ fn split_into(
         }
         if let Some(s) = spec_at {
             fmt.push(b':');
-            split_into(&field[s + 1..], line, opts, fmt, args, depth + 1)?;
+            split_into(&field[s + 1..], ctx, fmt, args, depth + 1)?;
         }
         fmt.push(b'}');
         i = end + 1;

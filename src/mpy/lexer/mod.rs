@@ -55,8 +55,14 @@ pub struct LexOptions {
 
 /// Tokenise a whole source file.
 pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
+    tokenize_nested(source, opts, 0)
+}
+
+/// Tokenise f-string expressions (`nesting` > 0), with a bound on how deep they nest.
+pub(crate) fn tokenize_nested(source: &[u8], opts: LexOptions, nesting: u32) -> Tokens {
     let text = normalize_newlines(source);
     let mut lx = Lexer::new(&text, opts);
+    lx.nesting = nesting;
     lx.run();
     lx.out
 }
@@ -150,6 +156,8 @@ struct Lexer<'a> {
     brackets: i64,
     out: Tokens,
     first: bool,
+    /// How many f-string expressions enclose this source.
+    nesting: u32,
 }
 
 /// Result of skipping blanks: whether a physical newline was crossed, and where the first one
@@ -168,6 +176,7 @@ impl<'a> Lexer<'a> {
             brackets: 0,
             out: Tokens::default(),
             first: true,
+            nesting: 0,
         }
     }
 
@@ -405,7 +414,7 @@ impl<'a> Lexer<'a> {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                match fstring::split(&piece.value, piece.line, self.opts) {
+                match fstring::split(&piece.value, piece.line, self.opts, self.nesting) {
                     Ok((fmt, args)) => {
                         match string::decode(&fmt, false, prefix.raw) {
                             Ok(v) => value.extend_from_slice(&v.value),

@@ -235,4 +235,10 @@ fn fstrings_become_format_calls() {
     assert_eq!(t.tokens[4].text, b"format");
     assert_eq!(find(b"x = f'{a=}'\n", K::String).text, b"a={}");
     assert!(kinds(b"x = f'{'\n").contains(&K::Invalid));
+    // An f-string inside an f-string expression is rewritten too.
+    let nested = lex(b"x = f'{f\"{y}\"}'\n");
+    assert_eq!(
+        nested.tokens.iter().filter(|t| t.text == b"format").count(),
+        2
+    );
 }
