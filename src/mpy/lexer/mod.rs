@@ -389,8 +389,8 @@ impl<'a> Lexer<'a> {
         let mut kind: Option<TokenKind> = None;
         let mut value = Vec::new();
         let mut bad = false;
-        // f-string pieces collect their arguments here; they are emitted after the string.
-        let mut fargs: Vec<Vec<Token>> = Vec::new();
+        // f-string pieces collect their argument texts; they are emitted after the string.
+        let mut fargs: Vec<Vec<u8>> = Vec::new();
         let mut fstring_seen = false;
         while string::starts_literal(&self.cur) {
             let prefix = string::read_prefix(&self.cur);
@@ -414,15 +414,18 @@ impl<'a> Lexer<'a> {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                match fstring::split(&piece.value, piece.line, self.opts, self.nesting) {
-                    Ok((fmt, args)) => {
+                match fstring::split(&piece.value) {
+                    Some((fmt, args)) => {
                         match string::decode(&fmt, false, prefix.raw) {
-                            Ok(v) => value.extend_from_slice(&v.value),
+                            Ok(v) => {
+                                value.extend_from_slice(&v.value);
+                                bad |= v.invalid;
+                            }
                             Err(e) => return self.raise(e, line, col),
                         }
                         fargs.extend(args);
                     }
-                    Err(()) => bad = true,
+                    None => bad = true,
                 }
             } else {
                 let piece = string::read_literal(&mut self.cur, prefix.raw, prefix.bytes);
@@ -445,7 +448,20 @@ impl<'a> Lexer<'a> {
         };
         self.push(kind, line, col, value);
         if fstring_seen && kind == TokenKind::String {
-            fstring::emit_format_call(&mut self.out.tokens, fargs, line, col);
+            // The format call is lexed where the string token ended.
+            let (end_line, end_col) = (self.cur.line, self.cur.col);
+            let tokens = &mut self.out.tokens;
+            let done = fstring::emit_format_call(
+                tokens,
+                &fargs,
+                end_line,
+                end_col,
+                self.opts,
+                self.nesting,
+            );
+            if done.is_none() {
+                self.push(TokenKind::Invalid, end_line, end_col, Vec::new());
+            }
         }
         true
     }
