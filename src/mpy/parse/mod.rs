@@ -8,6 +8,22 @@
 //!
 //! Entry point: [`parse`] with [`ParseOptions`]; result: the root [`Node`]; failure:
 //! [`ParseError`] with mpy-cross's exception name, message and line.
+//!
+//! Reading the tree (what the compile pass relies on):
+//! * A rule that collapsed is simply absent: wherever a rule *may* appear, its single child
+//!   may appear instead (e.g. `file_input_2` holds the statements, but a one-statement file's
+//!   root is that statement; an empty file's root is `Token(Newline)`).
+//! * `And` rules keep only NAME tokens and sub-rule results; absent optional parts are
+//!   [`Node::Null`]. `funcdef`, `classdef`, `lambdef` and `comp_for` end with an extra `Null`
+//!   slot (MicroPython stores the scope there).
+//! * Operators separating items of `comparison`, `shift_expr`, `arith_expr` and `term`, and
+//!   tokens matched by `Or` rules (`factor_op`, `augassign`, `comp_op`, `period_or_ellipsis`,
+//!   `import_from_3`'s `*`, `atom`'s `None`/`True`/`False`/`...`), are [`Node::Token`] leaves.
+//! * `( ... )` with one expression vanishes; `()` is `atom_paren(Null)`; `(a,)`/`(a, b)` are
+//!   `atom_paren(testlist_comp(...))` unless every item is constant, in which case the whole
+//!   is one constant tuple, as are constant `testlist`, `testlist_star_expr` and
+//!   `subscriptlist` nodes.
+//! * Struct nodes carry the line of their first token; nodes made by folding carry line 0.
 
 mod engine;
 mod fold;

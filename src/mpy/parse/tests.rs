@@ -267,3 +267,15 @@ fn deep_nesting_is_a_clean_error_or_a_tree() {
     let e = parse(deep.as_bytes(), &ParseOptions::default()).expect_err("too deep");
     assert_eq!(e.kind, ParseErrorKind::Memory);
 }
+
+#[test]
+fn small_int_width_follows_the_option() {
+    let narrow = ParseOptions {
+        small_int_bits: 8,
+        ..ParseOptions::default()
+    };
+    let t = dump(&parse(b"x = 127\ny = 128\nz = -128\nw = -129\n", &narrow).expect("parses"));
+    assert!(t.contains("int(127)") && t.contains("int(-128)"), "{t}");
+    assert!(t.contains("const line=2 int(128)"), "{t}");
+    assert!(t.contains("const line=0 int(-129)"), "{t}");
+}
