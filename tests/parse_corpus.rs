@@ -84,8 +84,8 @@ fn corpus_parity_with_mpy_cross() {
             ..opts
         };
         let cp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse(&src, &cp_opts)));
-        let cp_ok = cp.as_ref().map(Result::is_ok);
-        if cp_ok != Ok(result.is_ok()) {
+        let cp_ok = cp.as_ref().ok().map(Result::is_ok);
+        if cp_ok != Some(result.is_ok()) {
             problems.push(format!(
                 "{rel}: CircuitPython target accepts={cp_ok:?}, MicroPython accepts={}",
                 result.is_ok()
