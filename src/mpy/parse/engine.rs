@@ -601,11 +601,13 @@ impl<'o> Parser<'o> {
             return Ok(false);
         };
         let call_line = call.line;
-        let value_node = match call.children.get(1).and_then(Node::as_struct) {
-            Some(trailer) => trailer.children.first().cloned().unwrap_or(Node::Null),
-            None => Node::Null,
-        };
-        if !fold::is_const(&value_node) {
+        let value_ref = call
+            .children
+            .get(1)
+            .and_then(Node::as_struct)
+            .and_then(|trailer| trailer.children.first());
+        // Check before copying: a non-constant argument may be a deep expression.
+        if !value_ref.is_some_and(fold::is_const) {
             let col = self.cur().col;
             return Err(ParseError {
                 kind: ParseErrorKind::NotAConstant,
@@ -613,6 +615,7 @@ impl<'o> Parser<'o> {
                 col,
             });
         }
+        let value_node = value_ref.cloned().unwrap_or(Node::Null);
         let Some(value) = fold::const_value(&value_node) else {
             return Ok(false);
         };
@@ -647,11 +650,12 @@ impl<'o> Parser<'o> {
         if !self.results[base..].iter().all(fold::is_const) {
             return false;
         }
-        let items: Vec<Const> = self.results[base..]
-            .iter()
-            .filter_map(fold::const_value)
+        let items: Vec<Const> = self
+            .results
+            .split_off(base)
+            .into_iter()
+            .filter_map(fold::into_const)
             .collect();
-        self.results.truncate(base);
         self.results
             .push(Node::new_const(line, Const::Tuple(items)));
         if rule == Rule::testlist_comp_3c {

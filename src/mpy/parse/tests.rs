@@ -279,3 +279,18 @@ fn small_int_width_follows_the_option() {
     assert!(t.contains("const line=2 int(128)"), "{t}");
     assert!(t.contains("const line=0 int(-129)"), "{t}");
 }
+
+#[test]
+fn deeply_nested_constant_tuples_do_not_overflow() {
+    // 8,000 levels is about the deepest mpy-cross parses (see MAX_RULE_DEPTH).
+    let n = 8000;
+    let src = format!("x = {}1{}\n", "(".repeat(n), ",)".repeat(n));
+    match parse(src.as_bytes(), &ParseOptions::default()) {
+        Ok(tree) => assert!(dump(&tree).contains("tuple(tuple(")),
+        Err(e) => assert_eq!(e.kind, ParseErrorKind::Memory),
+    }
+    let src = format!("x = {}1{}\n", "[".repeat(n), "]".repeat(n));
+    if let Ok(tree) = parse(src.as_bytes(), &ParseOptions::default()) {
+        assert!(dump(&tree).contains("atom_bracket"));
+    }
+}
