@@ -95,8 +95,6 @@ impl<'o> Parser<'o> {
         let kind = match t.kind {
             TokenKind::Indent => ParseErrorKind::UnexpectedIndent,
             TokenKind::DedentMismatch => ParseErrorKind::UnindentMismatch,
-            TokenKind::MalformedFString => ParseErrorKind::MalformedFString,
-            TokenKind::FStringRaw => ParseErrorKind::RawFString,
             _ => ParseErrorKind::InvalidSyntax,
         };
         ParseError {

@@ -101,12 +101,6 @@ pub enum ParseErrorKind {
     /// `IndentationError: unindent doesn't match any outer indent level`.
     #[error("IndentationError: unindent doesn't match any outer indent level")]
     UnindentMismatch,
-    /// `SyntaxError: malformed f-string`.
-    #[error("SyntaxError: malformed f-string")]
-    MalformedFString,
-    /// `SyntaxError: raw f-strings are not supported`.
-    #[error("SyntaxError: raw f-strings are not supported")]
-    RawFString,
     /// A bad number literal.
     #[error("SyntaxError: {0}")]
     Number(NumberError),
