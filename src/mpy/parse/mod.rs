@@ -132,6 +132,46 @@ impl ParseError {
     pub fn has_location(&self) -> bool {
         !matches!(self.kind, ParseErrorKind::Lex(_) | ParseErrorKind::Memory)
     }
+
+    /// A diagnostic for `path`, quoting the offending line of `source` and saying what to do
+    /// where the cause is a known MicroPython difference.
+    pub fn to_diagnostic(&self, path: &std::path::Path, source: &[u8]) -> crate::diag::Diagnostic {
+        let mut d = crate::diag::Diagnostic::new(
+            path,
+            self.line as usize,
+            self.col as usize,
+            self.kind.to_string(),
+        );
+        let text = source
+            .split(|&b| b == b'\n')
+            .nth((self.line as usize).saturating_sub(1))
+            .map(|l| {
+                String::from_utf8_lossy(l)
+                    .trim_end_matches('\r')
+                    .to_string()
+            });
+        if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
+            d = d.with_text(t);
+        }
+        let help = match &self.kind {
+            ParseErrorKind::Lex(LexError::UnicodeNameEscape) => Some(
+                "MicroPython has no Unicode name table: write the character itself or a \\u/\\U escape",
+            ),
+            ParseErrorKind::Number(NumberError::Integer { base: 0, .. }) => {
+                Some("a decimal number cannot start with 0: use the 0o prefix for octal")
+            }
+            ParseErrorKind::Number(_) => Some(
+                "MicroPython reads every letter, digit, '.' and '_' after a digit as part of the \
+                 number: separate it with a space (`1 if`, not `1if`)",
+            ),
+            ParseErrorKind::Memory => Some("reduce the nesting depth of this expression"),
+            _ => None,
+        };
+        match help {
+            Some(h) => d.with_help(h),
+            None => d,
+        }
+    }
 }
 
 /// Parse a whole source file (`file_input`) into MicroPython's parse tree.

@@ -294,3 +294,16 @@ fn deeply_nested_constant_tuples_do_not_overflow() {
         assert!(dump(&tree).contains("atom_bracket"));
     }
 }
+
+#[test]
+fn errors_become_diagnostics() {
+    let src = b"x = 1\ny = 0377\n";
+    let e = parse(src, &ParseOptions::default()).expect_err("fails");
+    let d = e.to_diagnostic(std::path::Path::new("m.py"), src);
+    assert_eq!((d.line, d.col), (2, 5));
+    assert_eq!(d.text.as_deref(), Some("y = 0377"));
+    assert!(d.help.as_deref().is_some_and(|h| h.contains("0o")));
+    assert!(d
+        .to_string()
+        .starts_with("m.py:2:5: SyntaxError: invalid syntax for integer with base 0: '0377'"));
+}
