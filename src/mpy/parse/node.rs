@@ -27,7 +27,10 @@ pub enum Node {
 }
 
 /// A struct node: a rule, the line of its first token (0 when made by folding) and children.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Clone, equality and drop walk the subtree with an explicit stack, so trees as deep as the
+/// parser accepts (thousands of nested brackets) are safe; `Debug` output still recurses.
+#[derive(Debug)]
 pub struct StructNode {
     /// The rule.
     pub rule: Rule,
@@ -35,6 +38,67 @@ pub struct StructNode {
     pub line: u32,
     /// Children in source order.
     pub children: Vec<Node>,
+}
+
+impl StructNode {
+    fn empty_copy(&self) -> StructNode {
+        StructNode {
+            rule: self.rule,
+            line: self.line,
+            children: Vec::with_capacity(self.children.len()),
+        }
+    }
+}
+
+impl Clone for StructNode {
+    fn clone(&self) -> Self {
+        // Each frame: the source node, the next child index, the copy being built.
+        let mut stack: Vec<(&StructNode, usize, StructNode)> = vec![(self, 0, self.empty_copy())];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return self.empty_copy();
+            };
+            let (src, idx) = (top.0, top.1);
+            if let Some(child) = src.children.get(idx) {
+                top.1 += 1;
+                match child {
+                    Node::Struct(inner) => stack.push((inner, 0, inner.empty_copy())),
+                    leaf => top.2.children.push(leaf.clone()),
+                }
+                continue;
+            }
+            let Some((_, _, done)) = stack.pop() else {
+                return self.empty_copy();
+            };
+            match stack.last_mut() {
+                Some(parent) => parent.2.children.push(Node::Struct(Box::new(done))),
+                None => return done,
+            }
+        }
+    }
+}
+
+impl PartialEq for StructNode {
+    fn eq(&self, other: &Self) -> bool {
+        let mut stack: Vec<(&StructNode, &StructNode)> = vec![(self, other)];
+        while let Some((a, b)) = stack.pop() {
+            if a.rule != b.rule || a.line != b.line || a.children.len() != b.children.len() {
+                return false;
+            }
+            for (x, y) in a.children.iter().zip(&b.children) {
+                match (x, y) {
+                    (Node::Struct(p), Node::Struct(q)) => stack.push((p, q)),
+                    (Node::Struct(_), _) | (_, Node::Struct(_)) => return false,
+                    (p, q) => {
+                        if p != q {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
 }
 
 impl Drop for StructNode {

@@ -292,6 +292,8 @@ fn deeply_nested_constant_tuples_do_not_overflow() {
     let src = format!("x = {}1{}\n", "[".repeat(n), "]".repeat(n));
     if let Ok(tree) = parse(src.as_bytes(), &ParseOptions::default()) {
         assert!(dump(&tree).contains("atom_bracket"));
+        let copy = tree.clone();
+        assert_eq!(copy, tree);
     }
 }
 
