@@ -1,171 +1,91 @@
-//! f-string rewriting: `f'a{x!r:>{w}}b'` becomes the tokens of `'a{!r:>{}}b'.format(x, w)`.
+//! f-string rewriting, as MicroPython's lexer does it: `f'a{x!r:>{w}}b'` becomes the tokens
+//! of `'a{!r:>{}}b'.format((x),(w),)`.
 //!
-//! MicroPython does this in its lexer too. CPython 3.4 code has no f-strings, so the exact
-//! token layout mpy-cross produces for them is not verified byte for byte; the semantics
-//! follow CPython (auto-numbered fields, nested replacement fields in the spec, `{x=}`).
+//! The rules (observed in MicroPython 1.26.1's lexer and parse trees, mpy-format §3.2):
+//! * `{{` stays `{{`; a `}` is copied like any other character.
+//! * A field's expression runs to the first `:` or `}`, or `!` followed by `r`/`s` and then
+//!   `:`/`}`, outside `[...]`/`{...}` nesting (parentheses and quotes are not tracked, so
+//!   `f'{d[":"]}'` works but `f'{f(":")}'` does not); the conversion and spec stay in the
+//!   template, where a `{...}` inside a spec is a field of its own.
+//! * An expression ending in `=` also puts its text (with the `=`) in the template and gets
+//!   no default conversion.
+//! * Every argument is written `(expr),`, so `f'{}'` formats an empty tuple and a single
+//!   argument still leaves an `arglist` node.
+//! * The `.format(...)` tokens carry the line where the string token ended.
 
-use super::{tokenize, LexOptions, Token, TokenKind};
+use super::{tokenize_nested, LexOptions, Token, TokenKind};
 
-/// Split an f-string body (escapes still in it) into the `str.format` template and the
-/// token lists of each argument expression. `Err` means a malformed f-string.
-pub(crate) fn split(
-    body: &[u8],
-    line: u32,
-    opts: LexOptions,
-) -> Result<(Vec<u8>, Vec<Vec<Token>>), ()> {
-    let mut fmt = Vec::new();
+/// f-strings inside f-string expressions deeper than this are refused (invalid token).
+const MAX_NESTING: u32 = 8;
+
+/// Split an f-string body (escapes still in it) into the `str.format` template (escapes
+/// still in it) and the text of each argument expression. `None`: malformed.
+pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let mut fmt = Vec::with_capacity(body.len());
     let mut args = Vec::new();
-    split_into(body, line, opts, &mut fmt, &mut args, 0)?;
-    Ok((fmt, args))
-}
-
-fn split_into(
-    body: &[u8],
-    line: u32,
-    opts: LexOptions,
-    fmt: &mut Vec<u8>,
-    args: &mut Vec<Vec<Token>>,
-    depth: u32,
-) -> Result<(), ()> {
-    if depth > 2 {
-        return Err(());
-    }
     let mut i = 0;
     while i < body.len() {
-        let b = body[i];
-        if (b == b'{' || b == b'}') && body.get(i + 1) == Some(&b) {
-            fmt.extend_from_slice(&[b, b]);
-            i += 2;
-            continue;
-        }
-        if b != b'{' {
-            fmt.push(b);
+        while body.get(i) == Some(&b'{') {
             i += 1;
-            continue;
-        }
-        let end = field_end(body, i + 1).ok_or(())?;
-        let field = &body[i + 1..end];
-        let (expr_end, conv_at, spec_at) = field_parts(field);
-        let mut expr = &field[..expr_end];
-        fmt.push(b'{');
-        let mut conv: Option<&[u8]> =
-            conv_at.map(|c| &field[c + 1..spec_at.unwrap_or(field.len())]);
-        // `{x=}` prints the expression text first and defaults to repr.
-        let trimmed = trim_end(expr);
-        if trimmed.ends_with(b"=")
-            && !matches!(
-                trimmed.len().checked_sub(2).map(|k| trimmed[k]),
-                Some(b'=' | b'!' | b'<' | b'>')
-            )
-        {
-            let text_len = fmt.len() - 1;
-            fmt.truncate(text_len);
-            fmt.extend_from_slice(expr);
+            if body.get(i) == Some(&b'{') {
+                fmt.push(b'{');
+                i += 1;
+            } else {
+                let start = i;
+                let mut level = 0usize;
+                loop {
+                    let c = *body.get(i)?;
+                    if level == 0 {
+                        let conv = c == b'!'
+                            && matches!(body.get(i + 1), Some(b'r' | b's'))
+                            && matches!(body.get(i + 2), Some(b':' | b'}'));
+                        if c == b':' || c == b'}' || conv {
+                            break;
+                        }
+                    }
+                    match c {
+                        b'[' | b'{' => level += 1,
+                        // An unmatched closer makes MicroPython scan to the end of the file.
+                        b']' | b'}' => level = level.checked_sub(1)?,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                let mut arg = body[start..i].to_vec();
+                if arg.last() == Some(&b'=') {
+                    fmt.extend_from_slice(&arg);
+                    arg.pop();
+                }
+                args.push(arg);
+            }
             fmt.push(b'{');
-            expr = &trimmed[..trimmed.len() - 1];
-            if conv.is_none() && spec_at.is_none() {
-                conv = Some(b"r");
-            }
         }
-        if trim_end(expr).is_empty() {
-            return Err(());
-        }
-        let mut src = Vec::with_capacity(expr.len() + 2);
-        src.push(b'(');
-        src.extend_from_slice(expr);
-        src.push(b')');
-        let toks = tokenize(&src, opts);
-        if toks.raise.is_some() {
-            return Err(());
-        }
-        let mut list: Vec<Token> = toks
-            .tokens
-            .into_iter()
-            .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
-            .collect();
-        for t in &mut list {
-            t.line = line;
-        }
-        args.push(list);
-        if let Some(c) = conv {
-            fmt.push(b'!');
-            fmt.extend_from_slice(c);
-        }
-        if let Some(s) = spec_at {
-            fmt.push(b':');
-            split_into(&field[s + 1..], line, opts, fmt, args, depth + 1)?;
-        }
-        fmt.push(b'}');
-        i = end + 1;
-    }
-    Ok(())
-}
-
-fn trim_end(s: &[u8]) -> &[u8] {
-    let mut n = s.len();
-    while n > 0 && matches!(s[n - 1], b' ' | b'\t' | b'\n') {
-        n -= 1;
-    }
-    &s[..n]
-}
-
-/// Index of the `}` closing the field that starts at `start`, skipping nested brackets and
-/// quoted strings.
-fn field_end(body: &[u8], start: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut i = start;
-    while i < body.len() {
-        let b = body[i];
-        if let Some(q) = quote {
-            if b == q {
-                quote = None;
-            }
-        } else {
-            match b {
-                b'\'' | b'"' => quote = Some(b),
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' => depth = depth.saturating_sub(1),
-                b'}' if depth == 0 => return Some(i),
-                b'}' => depth -= 1,
-                _ => {}
-            }
-        }
+        let Some(&b) = body.get(i) else { break };
+        fmt.push(b);
         i += 1;
-    }
-    None
-}
-
-/// Split a field into expression end, `!` position and `:` position (top level only).
-fn field_parts(field: &[u8]) -> (usize, Option<usize>, Option<usize>) {
-    let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut conv = None;
-    for (i, &b) in field.iter().enumerate() {
-        if let Some(q) = quote {
-            if b == q {
-                quote = None;
+        if b == b'\\' {
+            if let Some(&n) = body.get(i) {
+                fmt.push(n);
+                i += 1;
             }
-            continue;
-        }
-        match b {
-            b'\'' | b'"' => quote = Some(b),
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'!' if depth == 0 && conv.is_none() && field.get(i + 1) != Some(&b'=') => {
-                conv = Some(i)
-            }
-            b':' if depth == 0 => {
-                return (conv.unwrap_or(i), conv, Some(i));
-            }
-            _ => {}
         }
     }
-    (conv.unwrap_or(field.len()), conv, None)
+    Some((fmt, args))
 }
 
-/// Append `.format(arg, ...)` after the string token just pushed.
-pub(crate) fn emit_format_call(out: &mut Vec<Token>, args: Vec<Vec<Token>>, line: u32, col: u32) {
+/// Append `.format((arg),...,)` after the string token just pushed. `None` if an argument
+/// could not be tokenised.
+pub(crate) fn emit_format_call(
+    out: &mut Vec<Token>,
+    args: &[Vec<u8>],
+    line: u32,
+    col: u32,
+    opts: LexOptions,
+    nesting: u32,
+) -> Option<()> {
+    if nesting >= MAX_NESTING {
+        return None;
+    }
     let tok = |kind, text: &[u8]| Token {
         kind,
         line,
@@ -175,11 +95,27 @@ pub(crate) fn emit_format_call(out: &mut Vec<Token>, args: Vec<Vec<Token>>, line
     out.push(tok(TokenKind::DelPeriod, b""));
     out.push(tok(TokenKind::Name, b"format"));
     out.push(tok(TokenKind::DelParenOpen, b""));
-    for (k, arg) in args.into_iter().enumerate() {
-        if k > 0 {
-            out.push(tok(TokenKind::DelComma, b""));
+    for arg in args {
+        let mut src = Vec::with_capacity(arg.len() + 2);
+        src.push(b'(');
+        src.extend_from_slice(arg);
+        src.push(b')');
+        let toks = tokenize_nested(&src, opts, nesting + 1);
+        if toks.raise.is_some() {
+            return None;
         }
-        out.extend(arg);
+        out.extend(
+            toks.tokens
+                .into_iter()
+                .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
+                .map(|mut t| {
+                    t.line = line;
+                    t.col = col;
+                    t
+                }),
+        );
+        out.push(tok(TokenKind::DelComma, b""));
     }
     out.push(tok(TokenKind::DelParenClose, b""));
+    Some(())
 }

@@ -55,24 +55,21 @@ pub struct LexOptions {
 
 /// Tokenise a whole source file.
 pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
+    tokenize_nested(source, opts, 0)
+}
+
+/// Tokenise f-string expressions (`nesting` > 0), with a bound on how deep they nest.
+pub(crate) fn tokenize_nested(source: &[u8], opts: LexOptions, nesting: u32) -> Tokens {
     let text = normalize_newlines(source);
     let mut lx = Lexer::new(&text, opts);
+    lx.nesting = nesting;
     lx.run();
     lx.out
 }
 
-/// CR and CR LF become LF, and a missing final newline is added (empty input stays empty).
-fn escape_braces(v: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len());
-    for &b in v {
-        out.push(b);
-        if b == b'{' || b == b'}' {
-            out.push(b);
-        }
-    }
-    out
-}
-
+/// CR and CR LF become LF, and a missing final newline is added. Empty input becomes a
+/// single newline: MicroPython's reader primes its look-ahead with dummy bytes, so even an
+/// empty file yields one NEWLINE token (its tree is a lone NEWLINE token leaf).
 fn normalize_newlines(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() + 1);
     let mut i = 0;
@@ -88,7 +85,7 @@ fn normalize_newlines(src: &[u8]) -> Vec<u8> {
         }
         i += 1;
     }
-    if !out.is_empty() && out.last() != Some(&b'\n') {
+    if out.last() != Some(&b'\n') {
         out.push(b'\n');
     }
     out
@@ -159,6 +156,8 @@ struct Lexer<'a> {
     brackets: i64,
     out: Tokens,
     first: bool,
+    /// How many f-string expressions enclose this source.
+    nesting: u32,
 }
 
 /// Result of skipping blanks: whether a physical newline was crossed, and where the first one
@@ -177,6 +176,7 @@ impl<'a> Lexer<'a> {
             brackets: 0,
             out: Tokens::default(),
             first: true,
+            nesting: 0,
         }
     }
 
@@ -389,8 +389,8 @@ impl<'a> Lexer<'a> {
         let mut kind: Option<TokenKind> = None;
         let mut value = Vec::new();
         let mut bad = false;
-        // f-string pieces collect their arguments here; they are emitted after the string.
-        let mut fargs: Vec<Vec<Token>> = Vec::new();
+        // f-string pieces collect their argument texts; they are emitted after the string.
+        let mut fargs: Vec<Vec<u8>> = Vec::new();
         let mut fstring_seen = false;
         while string::starts_literal(&self.cur) {
             let prefix = string::read_prefix(&self.cur);
@@ -408,25 +408,24 @@ impl<'a> Lexer<'a> {
                 self.cur.bump();
             }
             if prefix.fstring {
-                if !fstring_seen {
-                    // Braces of plain pieces already joined become literal braces.
-                    value = escape_braces(&value);
-                }
                 fstring_seen = true;
                 let piece = string::read_literal(&mut self.cur, true, false);
                 if piece.unterminated {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                match fstring::split(&piece.value, piece.line, self.opts) {
-                    Ok((fmt, args)) => {
+                match fstring::split(&piece.value) {
+                    Some((fmt, args)) => {
                         match string::decode(&fmt, false, prefix.raw) {
-                            Ok(v) => value.extend_from_slice(&v.value),
+                            Ok(v) => {
+                                value.extend_from_slice(&v.value);
+                                bad |= v.invalid;
+                            }
                             Err(e) => return self.raise(e, line, col),
                         }
                         fargs.extend(args);
                     }
-                    Err(()) => bad = true,
+                    None => bad = true,
                 }
             } else {
                 let piece = string::read_literal(&mut self.cur, prefix.raw, prefix.bytes);
@@ -438,11 +437,7 @@ impl<'a> Lexer<'a> {
                     return true;
                 }
                 bad |= piece.invalid;
-                if fstring_seen {
-                    value.extend_from_slice(&escape_braces(&piece.value));
-                } else {
-                    value.extend_from_slice(&piece.value);
-                }
+                value.extend_from_slice(&piece.value);
             }
             self.skip_blanks(true);
         }
@@ -453,7 +448,20 @@ impl<'a> Lexer<'a> {
         };
         self.push(kind, line, col, value);
         if fstring_seen && kind == TokenKind::String {
-            fstring::emit_format_call(&mut self.out.tokens, fargs, line, col);
+            // The format call is lexed where the string token ended.
+            let (end_line, end_col) = (self.cur.line, self.cur.col);
+            let tokens = &mut self.out.tokens;
+            let done = fstring::emit_format_call(
+                tokens,
+                &fargs,
+                end_line,
+                end_col,
+                self.opts,
+                self.nesting,
+            );
+            if done.is_none() {
+                self.push(TokenKind::Invalid, end_line, end_col, Vec::new());
+            }
         }
         true
     }

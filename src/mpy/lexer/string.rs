@@ -63,8 +63,6 @@ pub(crate) fn read_prefix(cur: &Cursor<'_>) -> Prefix {
 pub(crate) struct Piece {
     /// Decoded value (or, for f-strings, the raw body with escapes still in it).
     pub(crate) value: Vec<u8>,
-    /// Line of the opening quote.
-    pub(crate) line: u32,
     /// The closing quote(s) were missing.
     pub(crate) unterminated: bool,
     /// A bad escape (short hex, code point out of range) made the token invalid.
@@ -76,7 +74,6 @@ pub(crate) struct Piece {
 /// Read one quoted literal starting at the quote. With `keep_escapes` (f-strings, raw
 /// strings) backslashes are kept with the following byte.
 pub(crate) fn read_literal(cur: &mut Cursor<'_>, keep_escapes: bool, bytes: bool) -> Piece {
-    let line = cur.line;
     let quote = cur.peek(0).unwrap_or(b'\'');
     cur.bump();
     let triple = cur.peek(0) == Some(quote) && cur.peek(1) == Some(quote);
@@ -111,7 +108,6 @@ pub(crate) fn read_literal(cur: &mut Cursor<'_>, keep_escapes: bool, bytes: bool
     if keep_escapes {
         return Piece {
             value: body,
-            line,
             unterminated,
             invalid: false,
             raise: None,
@@ -120,14 +116,12 @@ pub(crate) fn read_literal(cur: &mut Cursor<'_>, keep_escapes: bool, bytes: bool
     match decode(&body, bytes, false) {
         Ok(d) => Piece {
             value: d.value,
-            line,
             unterminated,
             invalid: d.invalid,
             raise: None,
         },
         Err(e) => Piece {
             value: Vec::new(),
-            line,
             unterminated,
             invalid: false,
             raise: Some(e),

@@ -210,7 +210,7 @@ fn fstrings_become_format_calls() {
     let t = lex(b"x = f'a{y!r:>{w}}b{{'\n");
     let k: Vec<TokenKind> = t.tokens.iter().map(|t| t.kind).collect();
     assert_eq!(
-        k[..14],
+        k[..15],
         [
             K::Name,
             K::DelEqual,
@@ -225,11 +225,20 @@ fn fstrings_become_format_calls() {
             K::DelParenOpen,
             K::Name,
             K::DelParenClose,
+            K::DelComma,
             K::DelParenClose
         ]
     );
     assert_eq!(t.tokens[2].text, b"a{!r:>{}}b{{");
+    // Plain pieces joined to an f-string keep their braces as they are.
+    assert_eq!(find(b"x = 'p' f'{y}' 'q{'\n", K::String).text, b"p{}q{");
     assert_eq!(t.tokens[4].text, b"format");
-    assert_eq!(find(b"x = f'{a=}'\n", K::String).text, b"a={!r}");
+    assert_eq!(find(b"x = f'{a=}'\n", K::String).text, b"a={}");
     assert!(kinds(b"x = f'{'\n").contains(&K::Invalid));
+    // An f-string inside an f-string expression is rewritten too.
+    let nested = lex(b"x = f'{f\"{y}\"}'\n");
+    assert_eq!(
+        nested.tokens.iter().filter(|t| t.text == b"format").count(),
+        2
+    );
 }

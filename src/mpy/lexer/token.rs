@@ -13,10 +13,6 @@ pub enum TokenKind {
     DedentMismatch,
     /// A string literal without its closing quote.
     LonelyStringOpen,
-    /// A malformed f-string.
-    MalformedFString,
-    /// A raw f-string (`rf'...'`), which MicroPython does not support.
-    FStringRaw,
     Newline,
     Indent,
     Dedent,

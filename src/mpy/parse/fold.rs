@@ -301,6 +301,17 @@ pub(crate) fn const_value(node: &Node) -> Option<Const> {
     })
 }
 
+/// The value of a constant node, taking it out of the node (no copy of nested tuples).
+pub(crate) fn into_const(node: Node) -> Option<Const> {
+    match node {
+        Node::Const(c) => {
+            let mut c = c;
+            Some(std::mem::replace(&mut c.value, Const::None))
+        }
+        other => const_value(&other),
+    }
+}
+
 /// Python truthiness of a constant.
 fn truth(c: &Const) -> bool {
     match c {

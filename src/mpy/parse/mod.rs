@@ -8,6 +8,22 @@
 //!
 //! Entry point: [`parse`] with [`ParseOptions`]; result: the root [`Node`]; failure:
 //! [`ParseError`] with mpy-cross's exception name, message and line.
+//!
+//! Reading the tree (what the compile pass relies on):
+//! * A rule that collapsed is simply absent: wherever a rule *may* appear, its single child
+//!   may appear instead (e.g. `file_input_2` holds the statements, but a one-statement file's
+//!   root is that statement; an empty file's root is `Token(Newline)`).
+//! * `And` rules keep only NAME tokens and sub-rule results; absent optional parts are
+//!   [`Node::Null`]. `funcdef`, `classdef`, `lambdef` and `comp_for` end with an extra `Null`
+//!   slot (MicroPython stores the scope there).
+//! * Operators separating items of `comparison`, `shift_expr`, `arith_expr` and `term`, and
+//!   tokens matched by `Or` rules (`factor_op`, `augassign`, `comp_op`, `period_or_ellipsis`,
+//!   `import_from_3`'s `*`, `atom`'s `None`/`True`/`False`/`...`), are [`Node::Token`] leaves.
+//! * `( ... )` with one expression vanishes; `()` is `atom_paren(Null)`; `(a,)`/`(a, b)` are
+//!   `atom_paren(testlist_comp(...))` unless every item is constant, in which case the whole
+//!   is one constant tuple, as are constant `testlist`, `testlist_star_expr` and
+//!   `subscriptlist` nodes.
+//! * Struct nodes carry the line of their first token; nodes made by folding carry line 0.
 
 mod engine;
 mod fold;
@@ -85,12 +101,6 @@ pub enum ParseErrorKind {
     /// `IndentationError: unindent doesn't match any outer indent level`.
     #[error("IndentationError: unindent doesn't match any outer indent level")]
     UnindentMismatch,
-    /// `SyntaxError: malformed f-string`.
-    #[error("SyntaxError: malformed f-string")]
-    MalformedFString,
-    /// `SyntaxError: raw f-strings are not supported`.
-    #[error("SyntaxError: raw f-strings are not supported")]
-    RawFString,
     /// A bad number literal.
     #[error("SyntaxError: {0}")]
     Number(NumberError),
@@ -121,6 +131,46 @@ impl ParseError {
     /// Whether mpy-cross prints a `File "...", line N` entry for this error.
     pub fn has_location(&self) -> bool {
         !matches!(self.kind, ParseErrorKind::Lex(_) | ParseErrorKind::Memory)
+    }
+
+    /// A diagnostic for `path`, quoting the offending line of `source` and saying what to do
+    /// where the cause is a known MicroPython difference.
+    pub fn to_diagnostic(&self, path: &std::path::Path, source: &[u8]) -> crate::diag::Diagnostic {
+        let mut d = crate::diag::Diagnostic::new(
+            path,
+            self.line as usize,
+            self.col as usize,
+            self.kind.to_string(),
+        );
+        let text = source
+            .split(|&b| b == b'\n')
+            .nth((self.line as usize).saturating_sub(1))
+            .map(|l| {
+                String::from_utf8_lossy(l)
+                    .trim_end_matches('\r')
+                    .to_string()
+            });
+        if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
+            d = d.with_text(t);
+        }
+        let help = match &self.kind {
+            ParseErrorKind::Lex(LexError::UnicodeNameEscape) => Some(
+                "MicroPython has no Unicode name table: write the character itself or a \\u/\\U escape",
+            ),
+            ParseErrorKind::Number(NumberError::Integer { base: 0, .. }) => {
+                Some("a decimal number cannot start with 0: use the 0o prefix for octal")
+            }
+            ParseErrorKind::Number(_) => Some(
+                "MicroPython reads every letter, digit, '.' and '_' after a digit as part of the \
+                 number: separate it with a space (`1 if`, not `1if`)",
+            ),
+            ParseErrorKind::Memory => Some("reduce the nesting depth of this expression"),
+            _ => None,
+        };
+        match help {
+            Some(h) => d.with_help(h),
+            None => d,
+        }
     }
 }
 

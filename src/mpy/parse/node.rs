@@ -27,7 +27,10 @@ pub enum Node {
 }
 
 /// A struct node: a rule, the line of its first token (0 when made by folding) and children.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Clone, equality and drop walk the subtree with an explicit stack, so trees as deep as the
+/// parser accepts (thousands of nested brackets) are safe; `Debug` output still recurses.
+#[derive(Debug)]
 pub struct StructNode {
     /// The rule.
     pub rule: Rule,
@@ -35,6 +38,67 @@ pub struct StructNode {
     pub line: u32,
     /// Children in source order.
     pub children: Vec<Node>,
+}
+
+impl StructNode {
+    fn empty_copy(&self) -> StructNode {
+        StructNode {
+            rule: self.rule,
+            line: self.line,
+            children: Vec::with_capacity(self.children.len()),
+        }
+    }
+}
+
+impl Clone for StructNode {
+    fn clone(&self) -> Self {
+        // Each frame: the source node, the next child index, the copy being built.
+        let mut stack: Vec<(&StructNode, usize, StructNode)> = vec![(self, 0, self.empty_copy())];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return self.empty_copy();
+            };
+            let (src, idx) = (top.0, top.1);
+            if let Some(child) = src.children.get(idx) {
+                top.1 += 1;
+                match child {
+                    Node::Struct(inner) => stack.push((inner, 0, inner.empty_copy())),
+                    leaf => top.2.children.push(leaf.clone()),
+                }
+                continue;
+            }
+            let Some((_, _, done)) = stack.pop() else {
+                return self.empty_copy();
+            };
+            match stack.last_mut() {
+                Some(parent) => parent.2.children.push(Node::Struct(Box::new(done))),
+                None => return done,
+            }
+        }
+    }
+}
+
+impl PartialEq for StructNode {
+    fn eq(&self, other: &Self) -> bool {
+        let mut stack: Vec<(&StructNode, &StructNode)> = vec![(self, other)];
+        while let Some((a, b)) = stack.pop() {
+            if a.rule != b.rule || a.line != b.line || a.children.len() != b.children.len() {
+                return false;
+            }
+            for (x, y) in a.children.iter().zip(&b.children) {
+                match (x, y) {
+                    (Node::Struct(p), Node::Struct(q)) => stack.push((p, q)),
+                    (Node::Struct(_), _) | (_, Node::Struct(_)) => return false,
+                    (p, q) => {
+                        if p != q {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
 }
 
 impl Drop for StructNode {
@@ -76,7 +140,10 @@ impl PartialEq for Float {
 }
 
 /// A compile-time constant value.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Clone, equality and drop walk nested tuples with an explicit stack: constant tuples can
+/// nest as deep as the parser allows (thousands of levels).
+#[derive(Debug)]
 pub enum Const {
     /// `None`.
     None,
@@ -98,6 +165,99 @@ pub enum Const {
     Bytes(Vec<u8>),
     /// A tuple of constants.
     Tuple(Vec<Const>),
+}
+
+impl Const {
+    /// Copy of a non-tuple value (an empty tuple for a tuple).
+    fn shallow(&self) -> Const {
+        match self {
+            Const::None => Const::None,
+            Const::False => Const::False,
+            Const::True => Const::True,
+            Const::Ellipsis => Const::Ellipsis,
+            Const::Int(i) => Const::Int(i.clone()),
+            Const::Float(f) => Const::Float(f.clone()),
+            Const::Complex(f) => Const::Complex(f.clone()),
+            Const::Str(s) => Const::Str(s.clone()),
+            Const::Bytes(b) => Const::Bytes(b.clone()),
+            Const::Tuple(_) => Const::Tuple(Vec::new()),
+        }
+    }
+
+    /// Equality of two non-tuple values (tuples compare equal here; callers recurse).
+    fn shallow_eq(&self, other: &Const) -> bool {
+        match (self, other) {
+            (Const::None, Const::None)
+            | (Const::False, Const::False)
+            | (Const::True, Const::True)
+            | (Const::Ellipsis, Const::Ellipsis) => true,
+            (Const::Int(a), Const::Int(b)) => a == b,
+            (Const::Float(a), Const::Float(b)) | (Const::Complex(a), Const::Complex(b)) => a == b,
+            (Const::Str(a), Const::Str(b)) | (Const::Bytes(a), Const::Bytes(b)) => a == b,
+            (Const::Tuple(a), Const::Tuple(b)) => a.len() == b.len(),
+            _ => false,
+        }
+    }
+}
+
+impl Clone for Const {
+    fn clone(&self) -> Self {
+        let Const::Tuple(items) = self else {
+            return self.shallow();
+        };
+        // Each frame: the source items, the next index, the copies made so far.
+        let mut stack: Vec<(&[Const], usize, Vec<Const>)> =
+            vec![(items.as_slice(), 0, Vec::with_capacity(items.len()))];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Const::Tuple(Vec::new());
+            };
+            let (src, idx) = (top.0, top.1);
+            if let Some(item) = src.get(idx) {
+                top.1 += 1;
+                match item {
+                    Const::Tuple(inner) => {
+                        stack.push((inner.as_slice(), 0, Vec::with_capacity(inner.len())))
+                    }
+                    leaf => top.2.push(leaf.shallow()),
+                }
+                continue;
+            }
+            let done = stack.pop().map(|f| f.2).unwrap_or_default();
+            match stack.last_mut() {
+                Some(parent) => parent.2.push(Const::Tuple(done)),
+                None => return Const::Tuple(done),
+            }
+        }
+    }
+}
+
+impl PartialEq for Const {
+    fn eq(&self, other: &Self) -> bool {
+        let mut stack: Vec<(&Const, &Const)> = vec![(self, other)];
+        while let Some((a, b)) = stack.pop() {
+            if !a.shallow_eq(b) {
+                return false;
+            }
+            if let (Const::Tuple(x), Const::Tuple(y)) = (a, b) {
+                stack.extend(x.iter().zip(y.iter()));
+            }
+        }
+        true
+    }
+}
+
+impl Drop for Const {
+    fn drop(&mut self) {
+        if let Const::Tuple(items) = self {
+            let mut stack = std::mem::take(items);
+            while let Some(mut c) = stack.pop() {
+                if let Const::Tuple(inner) = &mut c {
+                    stack.append(inner);
+                }
+            }
+        }
+    }
 }
 
 impl Node {

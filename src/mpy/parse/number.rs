@@ -197,7 +197,7 @@ mod tests {
             );
         }
         match parse_float(b"2.5", &StdFloatOps) {
-            Ok(Const::Float(f)) => assert_eq!(f.value, 2.5),
+            Ok(Const::Float(ref f)) => assert_eq!(f.value, 2.5),
             other => panic!("{other:?}"),
         }
     }

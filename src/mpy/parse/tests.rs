@@ -240,7 +240,9 @@ fn errors_match_mpy_cross() {
     );
     assert!(!e.has_location());
     assert!(parse(b"x = 00\n", &ParseOptions::default()).is_ok());
-    assert!(parse(b"", &ParseOptions::default()).is_ok());
+    // An empty file is a lone NEWLINE token, as MicroPython's parser gives.
+    assert_eq!(tree(""), "tok(Newline)\n");
+    assert_eq!(tree("# only a comment"), "tok(Newline)\n");
     assert!(parse("€ = 1\n".as_bytes(), &ParseOptions::default()).is_ok());
 }
 
@@ -264,4 +266,46 @@ fn deep_nesting_is_a_clean_error_or_a_tree() {
     let deep = format!("x = {}1{}\n", "(".repeat(100_000), ")".repeat(100_000));
     let e = parse(deep.as_bytes(), &ParseOptions::default()).expect_err("too deep");
     assert_eq!(e.kind, ParseErrorKind::Memory);
+}
+
+#[test]
+fn small_int_width_follows_the_option() {
+    let narrow = ParseOptions {
+        small_int_bits: 8,
+        ..ParseOptions::default()
+    };
+    let t = dump(&parse(b"x = 127\ny = 128\nz = -128\nw = -129\n", &narrow).expect("parses"));
+    assert!(t.contains("int(127)") && t.contains("int(-128)"), "{t}");
+    assert!(t.contains("const line=2 int(128)"), "{t}");
+    assert!(t.contains("const line=0 int(-129)"), "{t}");
+}
+
+#[test]
+fn deeply_nested_constant_tuples_do_not_overflow() {
+    // 8,000 levels is about the deepest mpy-cross parses (see MAX_RULE_DEPTH).
+    let n = 8000;
+    let src = format!("x = {}1{}\n", "(".repeat(n), ",)".repeat(n));
+    match parse(src.as_bytes(), &ParseOptions::default()) {
+        Ok(tree) => assert!(dump(&tree).contains("tuple(tuple(")),
+        Err(e) => assert_eq!(e.kind, ParseErrorKind::Memory),
+    }
+    let src = format!("x = {}1{}\n", "[".repeat(n), "]".repeat(n));
+    if let Ok(tree) = parse(src.as_bytes(), &ParseOptions::default()) {
+        assert!(dump(&tree).contains("atom_bracket"));
+        let copy = tree.clone();
+        assert_eq!(copy, tree);
+    }
+}
+
+#[test]
+fn errors_become_diagnostics() {
+    let src = b"x = 1\ny = 0377\n";
+    let e = parse(src, &ParseOptions::default()).expect_err("fails");
+    let d = e.to_diagnostic(std::path::Path::new("m.py"), src);
+    assert_eq!((d.line, d.col), (2, 5));
+    assert_eq!(d.text.as_deref(), Some("y = 0377"));
+    assert!(d.help.as_deref().is_some_and(|h| h.contains("0o")));
+    assert!(d
+        .to_string()
+        .starts_with("m.py:2:5: SyntaxError: invalid syntax for integer with base 0: '0377'"));
 }
