@@ -2,84 +2,19 @@
 //! unpacked tree) named by `PORTLIB_CPYTHON`, else `../shared/upstream/cpython-3.4.9.tar.xz`
 //! next to the repository. Without it these tests fail: they are not optional.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use portlib::convention::{apply_patch, extract, make_patch, patch_stats, render};
+
+mod common;
 
 #[path = "support/plan.rs"]
 mod plan;
 use plan::{build, Plan, UpLine};
 
-fn source() -> PathBuf {
-    let path = match std::env::var_os("PORTLIB_CPYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/cpython-3.4.9.tar.xz")
-        }
-    };
-    assert!(
-        path.exists(),
-        "CPython 3.4.9 not found at {}: set PORTLIB_CPYTHON to the cpython-3.4.9.tar.xz tarball or its unpacked tree",
-        path.display()
-    );
-    path
-}
-
 /// Every `Lib/**/*.py` file as (path under `Lib/`, bytes), sorted by path.
 fn lib_files() -> Vec<(String, Vec<u8>)> {
-    let path = source();
-    let mut files = Vec::new();
-    if path.is_dir() {
-        let lib = if path.join("Lib").is_dir() {
-            path.join("Lib")
-        } else {
-            path.clone()
-        };
-        for entry in walkdir::WalkDir::new(&lib) {
-            let entry = entry.expect("walk the CPython tree");
-            let rel = entry
-                .path()
-                .strip_prefix(&lib)
-                .expect("under Lib")
-                .to_string_lossy()
-                .replace('\\', "/");
-            if entry.file_type().is_file() && rel.ends_with(".py") {
-                files.push((
-                    rel,
-                    std::fs::read(entry.path()).expect("read upstream file"),
-                ));
-            }
-        }
-    } else {
-        let file = std::fs::File::open(&path).expect("open the CPython tarball");
-        let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(file));
-        for entry in archive.entries().expect("read the tarball") {
-            let mut entry = entry.expect("read a tarball entry");
-            let name = entry
-                .path()
-                .expect("entry path")
-                .to_string_lossy()
-                .into_owned();
-            let Some(rel) = name.strip_prefix("cpython-3.4.9/Lib/") else {
-                continue;
-            };
-            if entry.header().entry_type().is_file() && rel.ends_with(".py") {
-                let rel = rel.to_string();
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).expect("read a tarball file");
-                files.push((rel, bytes));
-            }
-        }
-    }
-    files.sort();
-    assert!(
-        files.len() > 1000,
-        "only {} Lib/*.py files found in {}",
-        files.len(),
-        path.display()
-    );
-    files
+    common::upstream_py_files()
 }
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.

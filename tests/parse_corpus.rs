@@ -6,17 +6,10 @@
 //! line, those rejected later by its compiler must parse, and every other file must parse.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::PathBuf;
+
+mod common;
 
 use portlib::mpy::parse::{parse, ParseOptions, Target};
-
-fn tarball() -> PathBuf {
-    if let Some(p) = std::env::var_os("PORTLIB_CPYTHON") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/cpython-3.4.9.tar.xz")
-}
 
 /// path -> (stage, line, message)
 fn expected() -> BTreeMap<String, (String, Option<u32>, String)> {
@@ -38,35 +31,13 @@ fn expected() -> BTreeMap<String, (String, Option<u32>, String)> {
 
 #[test]
 fn corpus_parity_with_mpy_cross() {
-    let path = tarball();
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| {
-        panic!(
-            "CPython 3.4.9 tarball not found at {} ({e}); set PORTLIB_CPYTHON to the \
-             cpython-3.4.9.tar.xz path",
-            path.display()
-        )
-    });
-    let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(file));
     let expected = expected();
     let mut seen = 0usize;
     let mut accepted = 0usize;
     let mut rejected = 0usize;
     let mut problems = Vec::new();
-    for entry in archive.entries().expect("readable tarball") {
-        let mut entry = entry.expect("readable entry");
-        let name = entry
-            .path()
-            .expect("entry path")
-            .to_string_lossy()
-            .into_owned();
-        let Some(rel) = name.strip_prefix("cpython-3.4.9/") else {
-            continue;
-        };
-        if !rel.starts_with("Lib/") || !rel.ends_with(".py") {
-            continue;
-        }
-        let mut src = Vec::new();
-        entry.read_to_end(&mut src).expect("readable file");
+    for (rel, src) in common::upstream_py_files() {
+        let rel = format!("Lib/{rel}");
         seen += 1;
         let opts = ParseOptions {
             source_name: rel.as_bytes(),
@@ -91,7 +62,7 @@ fn corpus_parity_with_mpy_cross() {
                 result.is_ok()
             ));
         }
-        let want = expected.get(rel).filter(|(stage, _, _)| stage == "parse");
+        let want = expected.get(&rel).filter(|(stage, _, _)| stage == "parse");
         match (result, want) {
             (Ok(_), None) => accepted += 1,
             (Ok(_), Some((_, line, msg))) => {

@@ -23,6 +23,24 @@ pub fn upstream_path() -> PathBuf {
     p
 }
 
+/// Every `Lib/**/*.py` file of the test upstream as (path under `Lib/`, bytes), sorted by path,
+/// read through portlib's own upstream reader.
+pub fn upstream_py_files() -> Vec<(String, Vec<u8>)> {
+    let path = upstream_path();
+    let upstream = portlib::upstream::Upstream::open(&path)
+        .unwrap_or_else(|e| panic!("cannot read CPython 3.4.9 at {}: {e}", path.display()));
+    upstream
+        .paths()
+        .filter(|p| p.ends_with(".py"))
+        .map(|p| {
+            (
+                p.to_owned(),
+                upstream.file(p).expect("listed file").to_vec(),
+            )
+        })
+        .collect()
+}
+
 /// Run the built `portlib` binary in `dir` with the test upstream and no user cache.
 pub fn portlib(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_portlib"))
