@@ -250,6 +250,38 @@ if hasattr(_os, "system"):
     system = _os.system
 
 
+def _proc(name):
+    try:
+        with open("/proc/self/" + name) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+# Process ids exist only where the VM runs under an OS that shows them (Linux's /proc).
+if _proc("stat") is not None:
+
+    def getpid():
+        return int(_proc("stat").split()[0])
+
+    def getppid():
+        return int(_proc("stat").split(")")[-1].split()[1])
+
+
+def cpu_count():
+    # A microcontroller runs the VM on one core; a host says how many it has.
+    try:
+        with open("/proc/cpuinfo") as f:
+            return sum(1 for line in f if line.startswith("processor")) or None
+    except OSError:
+        return 1
+
+
+def device_encoding(fd):
+    # CPython answers only for terminals; the VM cannot tell a terminal from a file.
+    return None
+
+
 def _exit(n):
     # No way to skip cleanup on MicroPython; SystemExit is the nearest.
     _sys.exit(n)
