@@ -17,11 +17,15 @@ _table = {}
 def set(obj, name, value):
     try:
         setattr(obj, name, value)
+        # MicroPython 1.26 accepts setattr on a closure without storing anything: check
+        if getattr(obj, name) is value:
+            return
     except (AttributeError, TypeError):
-        attrs = _table.get(obj)
-        if attrs is None:
-            attrs = _table[obj] = {}
-        attrs[name] = value
+        pass
+    attrs = _table.get(obj)
+    if attrs is None:
+        attrs = _table[obj] = {}
+    attrs[name] = value
 
 
 def get(obj, name, default=None):
