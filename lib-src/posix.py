@@ -17,6 +17,7 @@ except ImportError:
 import errno as _errno
 
 error = OSError
+_open = open  # the built-in; this module defines its own open()
 
 # PEP 3151 subclasses. MicroPython has only OSError; define the ones the library and the
 # tests name, and make them builtins where the VM allows it, so `except FileNotFoundError`
@@ -210,6 +211,84 @@ def access(path, mode, *, dir_fd=None, effective_ids=False, follow_symlinks=True
         return False
 
 
+# File descriptors: MicroPython has file objects only, so a descriptor is a key into a table
+# of them (from 3, after the standard streams). Enough for code that opens, reads, writes,
+# seeks and closes; nothing that needs the kernel's descriptor (dup, fstat, pipes).
+O_RDONLY = 0
+O_WRONLY = 1
+O_RDWR = 2
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+_files = {}
+
+
+def open(path, flags, mode=0o777, *, dir_fd=None):
+    exists = access(path, F_OK)
+    if flags & O_CREAT:
+        if exists and flags & O_EXCL:
+            _raise(OSError(_errno.EEXIST), path)
+        if not exists:
+            _call(_open, path, "wb").close()
+    elif not exists:
+        _raise(OSError(_errno.ENOENT), path)
+    acc = flags & 3
+    if flags & O_APPEND:
+        m = "ab"
+    elif flags & O_TRUNC and acc:
+        m = "wb"
+    else:
+        m = "rb" if acc == O_RDONLY else "r+b"
+    f = _call(_open, path, m)
+    fd = 3
+    while fd in _files:
+        fd += 1
+    _files[fd] = (f, path)
+    return fd
+
+
+def _entry(fd):
+    try:
+        return _files[fd]
+    except (KeyError, TypeError):
+        raise OSError(_errno.EBADF, "Bad file descriptor")
+
+
+def _file(fd):
+    return _entry(fd)[0]
+
+
+# The table remembers the path, so fstat() is stat() of it (wrong only after a rename).
+def fstat(fd):
+    return stat(_entry(fd)[1])
+
+
+def close(fd):
+    _file(fd).close()
+    del _files[fd]
+
+
+def closerange(lo, hi):
+    for fd in range(lo, hi):
+        if fd in _files:
+            close(fd)
+
+
+def read(fd, n):
+    return _file(fd).read(n)
+
+
+def write(fd, data):
+    if isinstance(data, str):
+        raise TypeError("a bytes-like object is required, not 'str'")
+    return _file(fd).write(data)
+
+
+def lseek(fd, pos, how):
+    return _file(fd).seek(pos, how)
+
+
 def urandom(n):
     if n < 0:
         raise ValueError("negative argument not allowed")
@@ -224,7 +303,7 @@ def _read_environ():
     # The unix port can set but not list variables; Linux lists them in /proc.
     env = {}
     try:
-        with open("/proc/self/environ", "rb") as f:
+        with _open("/proc/self/environ", "rb") as f:
             data = f.read()
     except OSError:
         return env
@@ -252,7 +331,7 @@ if hasattr(_os, "system"):
 
 def _proc(name):
     try:
-        with open("/proc/self/" + name) as f:
+        with _open("/proc/self/" + name) as f:
             return f.read()
     except OSError:
         return None
@@ -271,7 +350,7 @@ if _proc("stat") is not None:
 def cpu_count():
     # A microcontroller runs the VM on one core; a host says how many it has.
     try:
-        with open("/proc/cpuinfo") as f:
+        with _open("/proc/cpuinfo") as f:
             return sum(1 for line in f if line.startswith("processor")) or None
     except OSError:
         return 1
