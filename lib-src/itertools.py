@@ -35,6 +35,8 @@ def _cycle(it):
 def repeat(object, times=None):
     if times is None:
         return _repeat_forever(object)
+    if not isinstance(times, int):
+        raise TypeError("an integer is required")
     return _repeat(object, times)
 
 
@@ -84,7 +86,7 @@ chain = _Chain()
 
 
 def compress(data, selectors):
-    return (d for d, s in zip(data, selectors) if s)
+    return (d for d, s in zip(iter(data), iter(selectors)) if s)
 
 
 def dropwhile(predicate, iterable):
@@ -103,7 +105,7 @@ def _dropwhile(predicate, it):
 def filterfalse(predicate, iterable):
     if predicate is None:
         predicate = bool
-    return (x for x in iterable if not predicate(x))
+    return (x for x in iter(iterable) if not predicate(x))
 
 
 class groupby:
@@ -169,12 +171,20 @@ def _islice(it, start, stop, step):
 
 
 def starmap(function, iterable):
-    for args in iterable:
+    return _starmap(function, iter(iterable))
+
+
+def _starmap(function, it):
+    for args in it:
         yield function(*args)
 
 
 def takewhile(predicate, iterable):
-    for x in iterable:
+    return _takewhile(predicate, iter(iterable))
+
+
+def _takewhile(predicate, it):
+    for x in it:
         if predicate(x):
             yield x
         else:
