@@ -328,6 +328,13 @@ fn plan_discovers_and_starts() {
         run::plan(&lib, &["test.test_pkg".into(), "test_a".into()], None).unwrap(),
         ["test_pkg", "test_a"]
     );
+    std::fs::create_dir_all(dir.path().join("lib/pkg/test")).unwrap();
+    std::fs::write(dir.path().join("lib/pkg/test/test_x.mpy"), "").unwrap();
+    assert_eq!(
+        run::plan(&lib, &["pkg.test.test_x".into(), "test_b".into()], None).unwrap(),
+        ["pkg.test.test_x", "test_b"]
+    );
+    assert!(run::plan(&lib, &["pkg.test.test_nope".into()], None).is_err());
     let err = run::plan(&lib, &["test_nope".into()], None).unwrap_err();
     assert!(
         err.to_string().contains("no test module test_nope"),

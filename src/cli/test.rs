@@ -13,7 +13,8 @@ use super::{Global, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
-    /// Test modules (`test_os` or `test.test_os`); default: every `test_*` in the bundle's
+    /// Test modules (`test_os`, `test.test_os`, or a dotted module elsewhere such as
+    /// `unittest.test.test_case`); default: every `test_*` in the bundle's
     /// `lib/test/`.
     pub tests: Vec<String>,
 

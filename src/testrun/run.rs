@@ -132,6 +132,12 @@ pub fn plan(
             if !is_module_name(name) {
                 return Err(RunError::BadName(r.clone()));
             }
+            // A dotted name outside `test` (`unittest.test.test_case`): a test module of a package
+            // whose suite is too big for one VM, so each of its modules gets its own.
+            if name.contains('.') && module_exists(lib, name) {
+                tests.push(name.to_owned());
+                continue;
+            }
             if !all.iter().any(|t| t == name) {
                 return Err(RunError::UnknownTest {
                     name: name.to_owned(),
@@ -153,6 +159,15 @@ pub fn plan(
         tests.drain(..at);
     }
     Ok(tests)
+}
+
+/// Whether the dotted module `name` is in the bundle's `lib` (`.py`, `.mpy` or a package).
+fn module_exists(lib: &Path, name: &str) -> bool {
+    let path = lib.join(name.replace('.', "/"));
+    path.with_extension("py").is_file()
+        || path.with_extension("mpy").is_file()
+        || path.join("__init__.py").is_file()
+        || path.join("__init__.mpy").is_file()
 }
 
 /// Settings for a session.
@@ -290,14 +305,20 @@ pub fn run_session(
     })
 }
 
-/// Run one test module (`test.<name>`) in a fresh VM and judge it.
+/// Run one test module (`test.<name>`, or `<name>` when dotted) in a fresh VM and judge it.
 pub fn run_one(
     vm: &mut dyn Vm,
     name: &str,
     timeout: Duration,
     obs: &mut dyn Observer,
 ) -> Result<ModuleResult, RunError> {
-    let request = RunRequest::new(RunMode::Test, &format!("test.{name}"))?;
+    // Names from `lib/test` are bare (`test_os`); a dotted name is already the full module.
+    let module = if name.contains('.') {
+        name.to_owned()
+    } else {
+        format!("test.{name}")
+    };
+    let request = RunRequest::new(RunMode::Test, &module)?;
     let mut parser = FrameParser::new();
     let mut collector = ModuleCollector::new(name);
     let run = vm.run_module(&request, timeout, &mut |bytes| {

@@ -1,0 +1,48 @@
+# Attributes on functions, for VMs whose function objects take none (MicroPython).
+#
+# unittest marks test methods with attributes (__unittest_skip__, __unittest_skip_why__,
+# __unittest_expecting_failure__) and functools.update_wrapper copies __wrapped__ and
+# friends onto wrappers. MicroPython raises AttributeError for both, so the ported modules
+# call set()/get() here instead: objects that accept the attribute (classes, instances,
+# CPython functions) keep it as usual; the rest get an entry in a side table keyed by the
+# object itself. Classes keep real attributes, so a class-level @skip is seen by the suite
+# and by every test of the class.
+#
+# A bound method has no __func__ on MicroPython, so get() cannot see through it; callers
+# look a test method up on its class (getattr(type(test), name)) before asking.
+
+_table = {}
+
+
+def set(obj, name, value):
+    try:
+        setattr(obj, name, value)
+        # MicroPython 1.26 accepts setattr on a closure without storing anything: check
+        if getattr(obj, name) is value:
+            return
+    except (AttributeError, TypeError):
+        pass
+    attrs = _table.get(obj)
+    if attrs is None:
+        attrs = _table[obj] = {}
+    attrs[name] = value
+
+
+def get(obj, name, default=None):
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        pass
+    try:
+        attrs = _table.get(obj)
+    except TypeError:
+        # unhashable objects cannot be in the table
+        return default
+    if attrs is None:
+        return default
+    return attrs.get(name, default)
+
+
+def has(obj, name):
+    marker = _table
+    return get(obj, name, marker) is not marker

@@ -1,0 +1,369 @@
+# posix: CPython's `posix` module (what `os` re-exports) on top of MicroPython's built-in os.
+#
+# Written for portlib; not derived from CPython's posixmodule.c. MicroPython's os works in
+# plain ints and raises a bare OSError(errno); CPython code expects result objects with
+# named fields and the PEP 3151 OSError subclasses, so this module adds exactly that layer.
+# A ported os.py next to this file shadows the built-in os, so the built-in is reached by
+# its `u` name.
+
+try:
+    import uos as _os
+except ImportError:
+    import os as _os
+try:
+    import usys as _sys
+except ImportError:
+    import sys as _sys
+import errno as _errno
+
+error = OSError
+_open = open  # the built-in; this module defines its own open()
+
+# PEP 3151 subclasses. MicroPython has only OSError; define the ones the library and the
+# tests name, and make them builtins where the VM allows it, so `except FileNotFoundError`
+# in CPython code works and catches what this module raises.
+_by_errno = {}
+
+
+def _sub(name, *codes):
+    cls = type(name, (OSError,), {})
+    for c in codes:
+        code = getattr(_errno, c, None)
+        if code is not None:
+            _by_errno[code] = cls
+    return cls
+
+
+FileNotFoundError = _sub("FileNotFoundError", "ENOENT")
+FileExistsError = _sub("FileExistsError", "EEXIST")
+NotADirectoryError = _sub("NotADirectoryError", "ENOTDIR")
+IsADirectoryError = _sub("IsADirectoryError", "EISDIR")
+PermissionError = _sub("PermissionError", "EACCES", "EPERM")
+# errno lacks ENOTDIR/ENOTEMPTY on MicroPython; Linux numbers, used where the VM is Linux.
+_by_errno.setdefault(20, NotADirectoryError)
+_by_errno.setdefault(21, IsADirectoryError)
+try:
+    import builtins as _b
+
+    for _c in (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+               PermissionError):
+        if not hasattr(_b, _c.__name__):
+            setattr(_b, _c.__name__, _c)
+        else:
+            # Keep one class per name: the VM's, if it has one.
+            globals()[_c.__name__] = getattr(_b, _c.__name__)
+            _by_errno.update(
+                {k: getattr(_b, _c.__name__) for k, v in _by_errno.items() if v is _c})
+    del _c, _b
+except (ImportError, AttributeError, TypeError):
+    pass
+
+
+def strerror(code):
+    return _errno.errorcode.get(code, "Unknown error %d" % code)
+
+
+def _raise(e, filename=None):
+    # Re-raise a bare OSError as its PEP 3151 class with CPython's (errno, strerror,
+    # filename) arguments.
+    code = e.args[0] if e.args else None
+    cls = _by_errno.get(code)
+    if cls is None or isinstance(e, cls):
+        raise e
+    if filename is None:
+        raise cls(code, strerror(code))
+    raise cls(code, strerror(code), filename)
+
+
+def _fs(path):
+    # CPython accepts str and bytes paths and rejects everything else with TypeError.
+    if not isinstance(path, (str, bytes)):
+        raise TypeError("path should be string or bytes, not %s" % type(path).__name__)
+    return path
+
+
+class stat_result(tuple):
+    # The 10 classic fields are the tuple; st_?time are floats as attributes and ints by index.
+    def __init__(self, seq, dict=None):
+        if len(seq) != 10:
+            raise TypeError("os.stat_result() takes a 10-sequence (%d-sequence given)" % len(seq))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("readonly attribute")
+
+    st_mode = property(lambda s: s[0])
+    st_ino = property(lambda s: s[1])
+    st_dev = property(lambda s: s[2])
+    st_nlink = property(lambda s: s[3])
+    st_uid = property(lambda s: s[4])
+    st_gid = property(lambda s: s[5])
+    st_size = property(lambda s: s[6])
+    st_atime = property(lambda s: float(s[7]))
+    st_mtime = property(lambda s: float(s[8]))
+    st_ctime = property(lambda s: float(s[9]))
+    st_atime_ns = property(lambda s: s[7] * 1000000000)
+    st_mtime_ns = property(lambda s: s[8] * 1000000000)
+    st_ctime_ns = property(lambda s: s[9] * 1000000000)
+
+
+class statvfs_result(tuple):
+    def __init__(self, seq, dict=None):
+        if len(seq) != 10:
+            raise TypeError("os.statvfs_result() takes a 10-sequence")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("readonly attribute")
+
+    f_bsize = property(lambda s: s[0])
+    f_frsize = property(lambda s: s[1])
+    f_blocks = property(lambda s: s[2])
+    f_bfree = property(lambda s: s[3])
+    f_bavail = property(lambda s: s[4])
+    f_files = property(lambda s: s[5])
+    f_ffree = property(lambda s: s[6])
+    f_favail = property(lambda s: s[7])
+    f_flag = property(lambda s: s[8])
+    f_namemax = property(lambda s: s[9])
+
+
+def stat(path, *, dir_fd=None, follow_symlinks=True):
+    try:
+        return stat_result(_os.stat(_fs(path)))
+    except OSError as e:
+        _raise(e, path)
+
+
+# MicroPython's VFS has no symlinks to tell apart, so lstat is stat.
+def lstat(path, *, dir_fd=None):
+    return stat(path)
+
+
+if hasattr(_os, "statvfs"):
+
+    def statvfs(path):
+        try:
+            return statvfs_result(_os.statvfs(_fs(path)))
+        except OSError as e:
+            _raise(e, path)
+
+
+def listdir(path="."):
+    try:
+        return _os.listdir(_fs(path))
+    except OSError as e:
+        _raise(e, path)
+
+
+def _call(f, path, *args):
+    try:
+        return f(_fs(path), *args)
+    except OSError as e:
+        _raise(e, path)
+
+
+def mkdir(path, mode=0o777, *, dir_fd=None):
+    _call(_os.mkdir, path)
+
+
+def rmdir(path, *, dir_fd=None):
+    _call(_os.rmdir, path)
+
+
+def remove(path, *, dir_fd=None):
+    _call(_os.remove, path)
+
+
+unlink = remove
+
+
+def chdir(path):
+    _call(_os.chdir, path)
+
+
+def rename(src, dst, *, src_dir_fd=None, dst_dir_fd=None):
+    _fs(dst)
+    _call(_os.rename, src, dst)
+
+
+replace = rename
+
+
+def getcwd():
+    return _os.getcwd()
+
+
+def getcwdb():
+    return _os.getcwd().encode()
+
+
+F_OK = 0
+X_OK = 1
+W_OK = 2
+R_OK = 4
+
+
+def access(path, mode, *, dir_fd=None, effective_ids=False, follow_symlinks=True):
+    # Existence only: the VFS has no permission bits worth trusting.
+    try:
+        _os.stat(_fs(path))
+        return True
+    except OSError:
+        return False
+
+
+# File descriptors: MicroPython has file objects only, so a descriptor is a key into a table
+# of them (from 3, after the standard streams). Enough for code that opens, reads, writes,
+# seeks and closes; nothing that needs the kernel's descriptor (dup, fstat, pipes).
+O_RDONLY = 0
+O_WRONLY = 1
+O_RDWR = 2
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+_files = {}
+
+
+def open(path, flags, mode=0o777, *, dir_fd=None):
+    exists = access(path, F_OK)
+    if flags & O_CREAT:
+        if exists and flags & O_EXCL:
+            _raise(OSError(_errno.EEXIST), path)
+        if not exists:
+            _call(_open, path, "wb").close()
+    elif not exists:
+        _raise(OSError(_errno.ENOENT), path)
+    acc = flags & 3
+    if flags & O_APPEND:
+        m = "ab"
+    elif flags & O_TRUNC and acc:
+        m = "wb"
+    else:
+        m = "rb" if acc == O_RDONLY else "r+b"
+    f = _call(_open, path, m)
+    fd = 3
+    while fd in _files:
+        fd += 1
+    _files[fd] = (f, path)
+    return fd
+
+
+def _entry(fd):
+    try:
+        return _files[fd]
+    except (KeyError, TypeError):
+        raise OSError(_errno.EBADF, "Bad file descriptor")
+
+
+def _file(fd):
+    return _entry(fd)[0]
+
+
+# The table remembers the path, so fstat() is stat() of it (wrong only after a rename).
+def fstat(fd):
+    return stat(_entry(fd)[1])
+
+
+def close(fd):
+    _file(fd).close()
+    del _files[fd]
+
+
+def closerange(lo, hi):
+    for fd in range(lo, hi):
+        if fd in _files:
+            close(fd)
+
+
+def read(fd, n):
+    return _file(fd).read(n)
+
+
+def write(fd, data):
+    if isinstance(data, str):
+        raise TypeError("a bytes-like object is required, not 'str'")
+    return _file(fd).write(data)
+
+
+def lseek(fd, pos, how):
+    return _file(fd).seek(pos, how)
+
+
+def urandom(n):
+    if n < 0:
+        raise ValueError("negative argument not allowed")
+    if hasattr(_os, "urandom"):
+        return _os.urandom(n)
+    import random as _r
+
+    return bytes(_r.getrandbits(8) for _ in range(n))
+
+
+def _read_environ():
+    # The unix port can set but not list variables; Linux lists them in /proc.
+    env = {}
+    try:
+        with _open("/proc/self/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        return env
+    for item in data.split(b"\0"):
+        k, s, v = item.partition(b"=")
+        if s:
+            env[k] = v
+    return env
+
+
+environ = _read_environ()
+
+if hasattr(_os, "putenv"):
+
+    def putenv(key, value):
+        _os.putenv(key, value)
+
+    def unsetenv(key):
+        _os.unsetenv(key)
+
+
+if hasattr(_os, "system"):
+    system = _os.system
+
+
+def _proc(name):
+    try:
+        with _open("/proc/self/" + name) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+# Process ids exist only where the VM runs under an OS that shows them (Linux's /proc).
+if _proc("stat") is not None:
+
+    def getpid():
+        return int(_proc("stat").split()[0])
+
+    def getppid():
+        return int(_proc("stat").split(")")[-1].split()[1])
+
+
+def cpu_count():
+    # A microcontroller runs the VM on one core; a host says how many it has.
+    try:
+        with _open("/proc/cpuinfo") as f:
+            return sum(1 for line in f if line.startswith("processor")) or None
+    except OSError:
+        return 1
+
+
+def device_encoding(fd):
+    # CPython answers only for terminals; the VM cannot tell a terminal from a file.
+    return None
+
+
+def _exit(n):
+    # No way to skip cleanup on MicroPython; SystemExit is the nearest.
+    _sys.exit(n)
+
+
+_have_functions = []
