@@ -299,22 +299,62 @@ def urandom(n):
     return bytes(_r.getrandbits(8) for _ in range(n))
 
 
-def _read_environ():
-    # The unix port can set but not list variables; Linux lists them in /proc.
-    env = {}
-    try:
-        with _open("/proc/self/environ", "rb") as f:
-            data = f.read()
-    except OSError:
-        return env
-    for item in data.split(b"\0"):
-        k, s, v = item.partition(b"=")
-        if s:
-            env[k] = v
-    return env
+class _Env:
+    # The unix port can set but not list variables; Linux lists them in /proc. Read on first
+    # use only: a host's environment can be several KB, which a test that never looks at it
+    # should not pay for at 192K (a board has no environment at all).
+    _d = None
+
+    def _data(self):
+        d = self._d
+        if d is None:
+            d = self._d = {}
+            try:
+                with _open("/proc/self/environ", "rb") as f:
+                    data = f.read()
+            except OSError:
+                return d
+            for item in data.split(b"\0"):
+                k, s, v = item.partition(b"=")
+                if s:
+                    d[k] = v
+        return d
+
+    def __getitem__(self, k):
+        return self._data()[k]
+
+    def __setitem__(self, k, v):
+        self._data()[k] = v
+
+    def __delitem__(self, k):
+        del self._data()[k]
+
+    def __iter__(self):
+        return iter(self._data())
+
+    def __len__(self):
+        return len(self._data())
+
+    def __contains__(self, k):
+        return k in self._data()
+
+    def get(self, k, default=None):
+        return self._data().get(k, default)
+
+    def keys(self):
+        return self._data().keys()
+
+    def items(self):
+        return self._data().items()
+
+    def values(self):
+        return self._data().values()
+
+    def copy(self):
+        return self._data().copy()
 
 
-environ = _read_environ()
+environ = _Env()
 
 if hasattr(_os, "putenv"):
 

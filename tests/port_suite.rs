@@ -107,7 +107,12 @@ fn ported_tests_pass_on_micropython_with_192k() {
     let mut unittest_cases = 0;
     for m in v["modules"].as_array().unwrap() {
         let name = m["name"].as_str().unwrap();
-        assert_eq!(m["status"], "passed", "{name}: {m}");
+        // A module whose every case is skipped with a reason (test_break: no os.kill) counts
+        // as "skipped", not failed; the requirement is 0 failures and 0 errors.
+        assert!(
+            matches!(m["status"].as_str(), Some("passed" | "skipped")),
+            "{name}: {m}"
+        );
         let cases = m["cases"].as_array().unwrap();
         for c in cases {
             let status = c["status"].as_str().unwrap();
