@@ -248,14 +248,8 @@ fn test_and_mem_on_the_emulated_board() {
         "{stdout}"
     );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&mem_json).unwrap()).unwrap();
-    let bytes = |name: &str| -> i64 {
-        v["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["module"] == name)
-            .and_then(|e| e["bytes"].as_i64())
-            .unwrap_or_else(|| panic!("no figure for {name}: {v}"))
+    let bytes = |name: &str| {
+        common::mem_bytes(&v, name).unwrap_or_else(|| panic!("no figure for {name}: {v}"))
     };
     let (small, tiny) = (bytes("small"), bytes("tiny"));
     assert!(0 < tiny && tiny < small, "tiny {tiny}, small {small}");

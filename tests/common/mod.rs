@@ -123,3 +123,13 @@ pub fn junit_suites(xml: &str) -> Vec<(String, String, String, String)> {
         })
         .collect()
 }
+
+/// A module's import cost in a `portlib mem --json` report (`None` when it did not import).
+pub fn mem_bytes(report: &serde_json::Value, module: &str) -> Option<i64> {
+    report["entries"]
+        .as_array()
+        .expect("entries array")
+        .iter()
+        .find(|e| e["module"] == module)
+        .and_then(|e| e["bytes"].as_i64())
+}
