@@ -314,3 +314,23 @@ fn straggler_holding_stdout_does_not_hold_the_run() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("1 test OK."), "{stdout}");
 }
+
+/// `--board` other than `host` goes to a board: a port that does not exist is an error (2)
+/// naming it, before any module runs.
+#[test]
+fn unknown_board_is_a_clear_error() {
+    let b = common::bundle("testrun");
+    for cmd in ["test", "mem"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_portlib"))
+            .args([cmd, "--board", "/dev/portlib-no-such-tty", "--bundle"])
+            .arg(b.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("--board /dev/portlib-no-such-tty: not a serial port"),
+            "{err}"
+        );
+    }
+}

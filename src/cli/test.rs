@@ -121,10 +121,11 @@ impl VmArgs {
         };
         let transport = SerialTransport::open(&port, DEFAULT_BAUD)?;
         let repl = RawRepl::new(transport);
-        let vm = match &self.recover_cmd {
+        let mut vm = match &self.recover_cmd {
             Some(cmd) => SerialVm::connect(repl, command_recovery(cmd.clone(), port))?,
             None => SerialVm::connect(repl, serial::reopen_port(port))?,
         };
+        vm.check_runner()?;
         Ok(Box::new(vm))
     }
 }

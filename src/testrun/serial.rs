@@ -28,6 +28,10 @@ use crate::board::{BoardError, RawRepl, SerialTransport, Timeouts, Transport, DE
 
 use super::vm::{RunRequest, Vm, VmError, VmExit, VmInfo, VmRun};
 
+/// Imports the runner once; the next module's fresh VM forgets it again.
+const CHECK_RUNNER: &str =
+    "try:\n import portlib_runner\n print('ok')\nexcept ImportError as e:\n print('missing', e)\n";
+
 /// How a board gets a fresh heap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FreshVm {
@@ -122,6 +126,40 @@ impl<T: Transport> SerialVm<T> {
             max_recoveries: 3,
             interrupt_grace: Duration::from_secs(2),
         })
+    }
+
+    /// Check that the board can import the runner, i.e. that the bundle is on it; without this
+    /// every module would end in the same ImportError.
+    pub fn check_runner(&mut self) -> Result<(), VmError> {
+        let port = self.port();
+        let Some(board) = self.board.as_mut() else {
+            return Err(VmError::Board {
+                source: BoardError::Disconnected { port: port.clone() },
+                port,
+            });
+        };
+        let out = board
+            .repl()
+            .exec(CHECK_RUNNER.as_bytes(), self.timeouts.handshake)
+            .map_err(|source| VmError::Board {
+                port: port.clone(),
+                source,
+            })?;
+        let text = out.stdout_text();
+        match text.trim().split_once(' ') {
+            None if text.trim() == "ok" => Ok(()),
+            Some(("missing", detail)) => Err(VmError::NoRunner {
+                port,
+                detail: detail.to_owned(),
+            }),
+            _ => Err(VmError::Board {
+                port: port.clone(),
+                source: BoardError::BadReply {
+                    operation: "checking for portlib_runner".into(),
+                    reply: format!("{text}{}", out.stderr_text()),
+                },
+            }),
+        }
     }
 
     /// What the board said about itself when connected.

@@ -455,3 +455,20 @@ fn the_driver_runs_a_session_on_a_board() {
     assert_eq!(m.mem.unwrap().free_at_start, 180000);
     done(&mut vm);
 }
+
+#[test]
+fn a_board_without_the_bundle_is_a_clear_error() {
+    let mut script = connect_script("micropython", "1.26.1");
+    script.extend(exec("ok\r\n", ""));
+    script.extend(exec("missing no module named 'portlib_runner'\r\n", ""));
+    let mut vm = vm_with(script, no_recovery);
+    vm.check_runner().unwrap();
+    let err = vm.check_runner().unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, VmError::NoRunner { .. }), "{err:?}");
+    assert!(
+        text.contains("no module named 'portlib_runner'") && text.contains("put the bundle"),
+        "{text}"
+    );
+    done(&mut vm);
+}

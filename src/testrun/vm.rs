@@ -63,6 +63,17 @@ pub enum VmError {
         #[source]
         source: crate::board::BoardError,
     },
+    /// The board cannot import the runner: the bundle is not on it.
+    #[error(
+        "the board on {port} cannot import portlib_runner ({detail}): put the bundle on the \
+         board first (its lib/ as the board's /lib, with portlib_runner from lib-src/)"
+    )]
+    NoRunner {
+        /// The port.
+        port: String,
+        /// The board's ImportError message.
+        detail: String,
+    },
     /// The board stopped answering and could not be brought back: every later module would
     /// fail the same way, so the run stops.
     #[error(
