@@ -55,7 +55,7 @@ pub enum VmError {
     #[error("{0:?} is not a Python module name")]
     BadModuleName(String),
     /// A board could not be used at all (connecting, asking what it is).
-    #[error("board on {port}: {source}")]
+    #[error("cannot use the board on {port}")]
     Board {
         /// The port.
         port: String,
@@ -78,15 +78,15 @@ pub enum VmError {
     /// fail the same way, so the run stops.
     #[error(
         "the board on {port} stopped answering and {attempts} attempt(s) in a row to bring it \
-         back failed; last error: {last}. Reset or replug the board (an emulator: restart it), \
-         then continue with --resume"
+         back failed. Reset or replug the board (an emulator: restart it), then continue with \
+         --resume. The last error"
     )]
     Wedged {
         /// The port last used.
         port: String,
         /// How many recoveries were tried.
         attempts: u32,
-        /// The last failure.
+        /// The last failure (the error's source, printed after it).
         #[source]
         last: crate::board::BoardError,
     },
