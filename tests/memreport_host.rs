@@ -69,14 +69,7 @@ fn table_json_svg_and_compare() {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["format"], "portlib-mem");
     assert_eq!(v["vm"]["heap"], 196608);
-    let bytes = |name: &str| -> Option<i64> {
-        v["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["module"] == name)
-            .and_then(|e| e["bytes"].as_i64())
-    };
+    let bytes = |name: &str| common::mem_bytes(&v, name);
     let (tiny, small, pkg, big) = (
         bytes("tiny").unwrap(),
         bytes("small").unwrap(),

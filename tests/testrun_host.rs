@@ -50,9 +50,8 @@ fn whole_fixture_suite() {
     );
 
     // regrtest's progress lines, with the failure count once something failed.
-    let progress: Vec<&str> = stdout.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(
-        progress,
+        common::progress_lines(&stdout),
         [
             "[ 1/12] test_crash",
             "[ 2/12/1] test_error",
@@ -83,8 +82,7 @@ fn whole_fixture_suite() {
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
-    let summary = stdout.split("4 tests OK.\n").nth(1).expect("summary");
-    let summary: Vec<&str> = summary.lines().collect();
+    let summary = common::summary_after(&stdout, "4 tests OK.\n");
     assert_eq!(
         summary[..7],
         [
@@ -102,13 +100,7 @@ fn whole_fixture_suite() {
 
     // JSON: every module and case, with heap figures from the VM.
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let modules = v["modules"].as_array().unwrap();
-    let status = |name: &str| -> &serde_json::Value {
-        modules
-            .iter()
-            .find(|m| m["name"] == name)
-            .unwrap_or_else(|| panic!("{name} not in JSON"))
-    };
+    let status = |name: &str| common::json_module(&v, name);
     for (name, want) in [
         ("test_crash", "crashed"),
         ("test_error", "failed"),
@@ -265,9 +257,8 @@ fn bigger_heap_start_and_resume() {
     );
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    let progress: Vec<&str> = stdout.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(
-        progress,
+        common::progress_lines(&stdout),
         ["[1/2] test_fail", "[2/2/1] test_pass"],
         "{stdout}"
     );
@@ -322,4 +313,24 @@ fn straggler_holding_stdout_does_not_hold_the_run() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("1 test OK."), "{stdout}");
+}
+
+/// `--board` other than `host` goes to a board: a port that does not exist is an error (2)
+/// naming it, before any module runs.
+#[test]
+fn unknown_board_is_a_clear_error() {
+    let b = common::bundle("testrun");
+    for cmd in ["test", "mem"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_portlib"))
+            .args([cmd, "--board", "/dev/portlib-no-such-tty", "--bundle"])
+            .arg(b.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("--board /dev/portlib-no-such-tty: not a serial port"),
+            "{err}"
+        );
+    }
 }

@@ -304,7 +304,8 @@ impl<T: Transport> RawRepl<T> {
 
     /// Run `code` and collect its output. `within` bounds the whole run (upload and execution).
     pub fn exec(&mut self, code: &[u8], within: Duration) -> Result<ExecOutput> {
-        self.exec_inner(code, within, true, &mut |_| {})
+        let out = self.exec_inner(code, within, true, &mut |_| {}, &mut || false)?;
+        Ok(out.expect("never stopped"))
     }
 
     /// Run `code`, passing stdout to `on_stdout` as it arrives (not collected in the result).
@@ -314,7 +315,22 @@ impl<T: Transport> RawRepl<T> {
         within: Duration,
         on_stdout: &mut dyn FnMut(&[u8]),
     ) -> Result<ExecOutput> {
-        self.exec_inner(code, within, false, on_stdout)
+        let out = self.exec_inner(code, within, false, on_stdout, &mut || false)?;
+        Ok(out.expect("never stopped"))
+    }
+
+    /// Like [`RawRepl::exec_streaming`], but `stop` is asked after every piece of output:
+    /// when it says true the wait ends at once with `Ok(None)` and the board's state is unknown
+    /// (the next operation re-enters the raw REPL). For a caller that recognises in the output
+    /// that the frame will never complete, such as a reset banner in the middle of a run.
+    pub fn exec_watching(
+        &mut self,
+        code: &[u8],
+        within: Duration,
+        on_stdout: &mut dyn FnMut(&[u8]),
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<ExecOutput>> {
+        self.exec_inner(code, within, false, on_stdout, stop)
     }
 
     fn exec_inner(
@@ -323,7 +339,8 @@ impl<T: Transport> RawRepl<T> {
         within: Duration,
         collect: bool,
         on_stdout: &mut dyn FnMut(&[u8]),
-    ) -> Result<ExecOutput> {
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<ExecOutput>> {
         if !self.in_raw {
             self.enter_raw()?;
         }
@@ -380,6 +397,9 @@ impl<T: Transport> RawRepl<T> {
                 if parser.is_done() {
                     break;
                 }
+                if stop() {
+                    return Ok(None);
+                }
             }
             let mut until = deadline;
             if let Some(flag) = self.interrupt_flag {
@@ -409,7 +429,7 @@ impl<T: Transport> RawRepl<T> {
             started.elapsed()
         );
         let (stdout, stderr) = parser.into_parts();
-        Ok(ExecOutput { stdout, stderr })
+        Ok(Some(ExecOutput { stdout, stderr }))
     }
 
     fn send_plain(&mut self, code: &[u8]) -> Result<()> {

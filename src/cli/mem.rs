@@ -66,7 +66,7 @@ impl MemArgs {
         };
         let bar = progress_bar(global.show_progress(), modules.len());
         let report = memreport::measure(
-            &mut vm,
+            &mut *vm,
             &modules,
             Duration::from_secs(self.timeout.max(1)),
             &mut |i, _, name| {

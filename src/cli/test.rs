@@ -6,9 +6,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
+use portlib::board::{BoardError, RawRepl, SerialTransport, DEFAULT_BAUD};
 use portlib::testrun::run::{self, Observer, RunOptions};
-use portlib::testrun::{report, vm, CaseStatus, Event, HostVm, Item, ModuleResult, ModuleStatus};
+use portlib::testrun::{
+    report, serial, vm, CaseStatus, Event, HostVm, Item, ModuleResult, ModuleStatus, SerialVm, Vm,
+};
 
+use super::board_args::BoardArgs;
 use super::{Global, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -50,11 +54,13 @@ pub struct TestArgs {
     pub json: Option<PathBuf>,
 }
 
-/// Where modules run: options shared by `test` and `mem` (a serial board's port will join them).
+/// Where modules run: options shared by `test` and `mem`.
 #[derive(Debug, clap::Args)]
 pub struct VmArgs {
-    /// Where to run: `host` is the MicroPython unix port, a new process per module.
-    #[arg(long, default_value = "host")]
+    /// Where to run: `host` is the MicroPython unix port, a new process per module; a serial
+    /// port (/dev/ttyACM0, COM5, the pty of the emulated board) or `auto` runs on a board, a
+    /// soft reset per module. The bundle must already be on the board (its /lib).
+    #[arg(long, default_value = "host", value_name = "host|auto|PORT")]
     pub board: String,
 
     /// The bundle: a folder whose `lib/` mirrors a board's `/lib` (with `portlib_runner.py`).
@@ -68,6 +74,12 @@ pub struct VmArgs {
     /// The 32-bit MicroPython unix binary (default: micropython32, then micropython, on PATH).
     #[arg(long, env = "PORTLIB_MICROPYTHON", value_name = "PATH")]
     pub micropython: Option<PathBuf>,
+
+    /// A board that stops answering (a hang Ctrl-C cannot stop, a crash) is brought back by
+    /// running this shell command; the last line it prints, if any, is the serial port to use
+    /// from then on (an emulator restarted on a new pty). Without it the same port is reopened.
+    #[arg(long, value_name = "CMD")]
+    pub recover_cmd: Option<String>,
 }
 
 impl VmArgs {
@@ -77,18 +89,7 @@ impl VmArgs {
     }
 
     /// The VM these options describe.
-    pub fn vm(&self) -> anyhow::Result<HostVm> {
-        let board = &self.board;
-        if board != "host" {
-            bail!(
-                "--board {board}: only `host` (the MicroPython unix port) is supported so far; \
-                 the serial board transport plugs in behind the same Vm trait"
-            );
-        }
-        let ram = &self.ram;
-        let heap = vm::parse_size(ram).with_context(|| {
-            format!("--ram {ram:?}: expected a size such as 192K, 256K or 196608")
-        })?;
+    pub fn vm(&self) -> anyhow::Result<Box<dyn Vm>> {
         let lib = self.lib();
         if !lib.join("portlib_runner.py").is_file() && !lib.join("portlib_runner.mpy").is_file() {
             bail!(
@@ -96,8 +97,65 @@ impl VmArgs {
                 lib.display()
             );
         }
+        if self.board != "host" {
+            return self.serial_vm();
+        }
+        let ram = &self.ram;
+        let heap = vm::parse_size(ram).with_context(|| {
+            format!("--ram {ram:?}: expected a size such as 192K, 256K or 196608")
+        })?;
         let binary = vm::find_micropython(self.micropython.as_deref())?;
-        Ok(HostVm::new(binary, lib, heap))
+        Ok(Box::new(HostVm::new(binary, lib, heap)))
+    }
+
+    fn serial_vm(&self) -> anyhow::Result<Box<dyn Vm>> {
+        let candidate = BoardArgs {
+            board: self.board.clone(),
+        }
+        .resolve()?;
+        let Some(port) = candidate.port.as_ref().map(|p| p.name.clone()) else {
+            bail!(
+                "{} is a drive with no serial port paired to it; running tests needs the \
+                 board's serial port (--board PORT)",
+                candidate.describe()
+            );
+        };
+        let transport = SerialTransport::open(&port, DEFAULT_BAUD)?;
+        let repl = RawRepl::new(transport);
+        let mut vm = match &self.recover_cmd {
+            Some(cmd) => SerialVm::connect(repl, command_recovery(cmd.clone(), port))?,
+            None => SerialVm::connect(repl, serial::reopen_port(port))?,
+        };
+        vm.check_runner()?;
+        Ok(Box::new(vm))
+    }
+}
+
+/// Recovery by a user's command (see `--recover-cmd`).
+fn command_recovery(
+    cmd: String,
+    mut port: String,
+) -> impl serial::Recovery<SerialTransport> + 'static {
+    move |attempt: u32| {
+        log::warn!("board not answering: running the recovery command (attempt {attempt})");
+        let out = std::process::Command::new(if cfg!(windows) { "cmd" } else { "sh" })
+            .arg(if cfg!(windows) { "/C" } else { "-c" })
+            .arg(&cmd)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|source| BoardError::Io {
+                port: port.clone(),
+                source,
+            })?;
+        if !out.status.success() {
+            log::warn!("recovery command {cmd:?} failed ({})", out.status);
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        if let Some(line) = text.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+            port = line.to_owned();
+        }
+        SerialTransport::open(&port, DEFAULT_BAUD)
     }
 }
 
@@ -111,7 +169,7 @@ impl TestArgs {
         let state = self.out.join("state.json");
         let mut obs = Printer::new(self.verbose, global.quiet, tests.len());
         // regrtest opens with "== <interpreter>" lines; the VM is all we know before it runs.
-        let info = portlib::testrun::Vm::info(&vm);
+        let info = vm.info();
         obs.line(&format!("== {} VM {}", info.board, info.location));
         obs.line(&format!(
             "==   heap {}, timeout {} s per module",
@@ -119,7 +177,7 @@ impl TestArgs {
             opts.timeout.as_secs()
         ));
         let session =
-            run::run_session(&mut vm, &tests, &opts, Some(&state), self.resume, &mut obs)?;
+            run::run_session(&mut *vm, &tests, &opts, Some(&state), self.resume, &mut obs)?;
         obs.finish();
         if !global.quiet {
             let mut out = std::io::stdout().lock();

@@ -6,6 +6,7 @@
 //!   parser.
 //! * [`vm`]: the [`vm::Vm`] trait (a fresh VM per module) and [`vm::HostVm`], the MicroPython
 //!   unix port as a process.
+//! * [`serial`]: [`serial::SerialVm`], the same on a board over its serial raw REPL.
 //! * [`run`]: planning (which modules), the driver loop with timeouts and resume state.
 //! * [`report`]: regrtest-shaped text, JUnit XML and JSON.
 //!
@@ -14,11 +15,13 @@
 pub mod frame;
 pub mod report;
 pub mod run;
+pub mod serial;
 pub mod vm;
 
 use serde::{Deserialize, Serialize};
 
 pub use frame::{CaseStatus, Event, FrameParser, Item};
+pub use serial::SerialVm;
 pub use vm::{HostVm, RunMode, RunRequest, Vm, VmError, VmExit, VmInfo, VmRun};
 
 /// How a test module ended, from the host's point of view.

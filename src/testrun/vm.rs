@@ -1,7 +1,7 @@
 //! Where a test module runs: the [`Vm`] trait, and [`HostVm`], the MicroPython unix port started
 //! as a new process per module (the host stand-in for a board, whose heap is set with
-//! `-X heapsize`). A serial board implements the same trait by sending [`RunRequest::snippet`]
-//! over the raw REPL after a soft reset.
+//! `-X heapsize`). A serial board ([`super::serial::SerialVm`]) implements the same trait by
+//! sending [`RunRequest::snippet`] over the raw REPL after a soft reset.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -54,6 +54,42 @@ pub enum VmError {
     /// A module name that is not a dotted Python identifier (it is pasted into code).
     #[error("{0:?} is not a Python module name")]
     BadModuleName(String),
+    /// A board could not be used at all (connecting, asking what it is).
+    #[error("cannot use the board on {port}")]
+    Board {
+        /// The port.
+        port: String,
+        /// What went wrong.
+        #[source]
+        source: crate::board::BoardError,
+    },
+    /// The board cannot import the runner: the bundle is not on it.
+    #[error(
+        "the board on {port} cannot import portlib_runner ({detail}): put the bundle on the \
+         board first (its lib/ as the board's /lib, with portlib_runner from lib-src/)"
+    )]
+    NoRunner {
+        /// The port.
+        port: String,
+        /// The board's ImportError message.
+        detail: String,
+    },
+    /// The board stopped answering and could not be brought back: every later module would
+    /// fail the same way, so the run stops.
+    #[error(
+        "the board on {port} stopped answering and {attempts} attempt(s) in a row to bring it \
+         back failed. Reset or replug the board (an emulator: restart it), then continue with \
+         --resume. The last error"
+    )]
+    Wedged {
+        /// The port last used.
+        port: String,
+        /// How many recoveries were tried.
+        attempts: u32,
+        /// The last failure (the error's source, printed after it).
+        #[source]
+        last: crate::board::BoardError,
+    },
 }
 
 /// What the runner should do with a module.
@@ -122,8 +158,10 @@ pub enum VmExit {
     Signal(i32),
     /// The per-module timeout expired and the VM was killed.
     TimedOut,
-    /// The transport lost the VM (a board that reset or went away mid-run).
+    /// The transport lost the VM (a board whose port went away mid-run).
     Lost,
+    /// The board rebooted in the middle of the run (a reset banner appeared in its output).
+    Reset,
 }
 
 impl std::fmt::Display for VmExit {
@@ -136,6 +174,7 @@ impl std::fmt::Display for VmExit {
             },
             Self::TimedOut => f.write_str("timed out"),
             Self::Lost => f.write_str("lost (the connection to the VM ended)"),
+            Self::Reset => f.write_str("reset (the board rebooted mid-run)"),
         }
     }
 }
@@ -158,7 +197,8 @@ fn signal_name(sig: i32) -> Option<&'static str> {
 pub struct VmRun {
     /// The raw (framed) output stream.
     pub output: Vec<u8>,
-    /// A separate error stream, where the transport has one (empty on a board).
+    /// A separate error stream: the unix port's stderr; on a board the raw REPL's traceback
+    /// section (a traceback that escaped the runner), or the transport error that lost it.
     pub stderr: Vec<u8>,
     /// How it ended.
     pub exit: VmExit,
@@ -177,8 +217,8 @@ pub struct VmInfo {
     pub heap: u64,
 }
 
-/// A place to run one module in a fresh VM. Implementations: [`HostVm`] (a process per module);
-/// a serial board plugs in here.
+/// A place to run one module in a fresh VM. Implementations: [`HostVm`] (a process per module)
+/// and [`super::serial::SerialVm`] (a board on a serial raw REPL).
 ///
 /// What an implementation owes the driver:
 /// * a fresh heap for every call (the unix port: a new process; a board: a soft reset, which on

@@ -97,3 +97,57 @@ pub fn bundle(fixture: &str) -> tempfile::TempDir {
     .unwrap();
     dir
 }
+
+/// regrtest's progress lines (`[ n/N] test_x`) of `portlib test` output.
+pub fn progress_lines(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with('[')).collect()
+}
+
+/// The lines after `N tests OK.` of `portlib test` output: the failed and skipped lists and
+/// the totals.
+pub fn summary_after<'a>(stdout: &'a str, ok_line: &str) -> Vec<&'a str> {
+    stdout
+        .split(ok_line)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {ok_line:?} in:\n{stdout}"))
+        .lines()
+        .collect()
+}
+
+/// A module's entry in a `portlib test --json` report.
+pub fn json_module<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["modules"]
+        .as_array()
+        .expect("modules array")
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in the JSON report"))
+}
+
+/// Each test suite of a JUnit report as (name, failures, errors, skipped).
+pub fn junit_suites(xml: &str) -> Vec<(String, String, String, String)> {
+    let doc = roxmltree::Document::parse(xml).expect("well-formed JUnit XML");
+    let attr = |n: roxmltree::Node, a: &str| n.attribute(a).unwrap_or_default().to_owned();
+    doc.root_element()
+        .children()
+        .filter(|n| n.is_element())
+        .map(|s| {
+            (
+                attr(s, "name"),
+                attr(s, "failures"),
+                attr(s, "errors"),
+                attr(s, "skipped"),
+            )
+        })
+        .collect()
+}
+
+/// A module's import cost in a `portlib mem --json` report (`None` when it did not import).
+pub fn mem_bytes(report: &serde_json::Value, module: &str) -> Option<i64> {
+    report["entries"]
+        .as_array()
+        .expect("entries array")
+        .iter()
+        .find(|e| e["module"] == module)
+        .and_then(|e| e["bytes"].as_i64())
+}
