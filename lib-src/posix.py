@@ -310,14 +310,22 @@ class _Env:
         if d is None:
             d = self._d = {}
             try:
-                with _open("/proc/self/environ", "rb") as f:
-                    data = f.read()
+                f = _open("/proc/self/environ", "rb")
             except OSError:
                 return d
-            for item in data.split(b"\0"):
-                k, s, v = item.partition(b"=")
-                if s:
-                    d[k] = v
+            # Small reads: a fragmented 192K heap may have no room for the whole file at once.
+            with f:
+                rest = b""
+                while True:
+                    chunk = f.read(128)
+                    if not chunk:
+                        break
+                    items = (rest + chunk).split(b"\0")
+                    rest = items.pop()
+                    for item in items:
+                        k, s, v = item.partition(b"=")
+                        if s:
+                            d[k] = v
         return d
 
     def __getitem__(self, k):
