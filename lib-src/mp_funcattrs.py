@@ -11,7 +11,16 @@
 # A bound method has no __func__ on MicroPython, so get() cannot see through it; callers
 # look a test method up on its class (getattr(type(test), name)) before asking.
 
-_table = {}
+# The side table is split in shards: one dict for a test module's hundreds of marked
+# methods grows by rehashing into ever larger single blocks, which a fragmented 192K heap
+# may not have (test_itertools failed on a 1 KB rehash with 27 KB free). Costs ~270 bytes.
+_SHARDS = 8
+_tables = [{} for _ in range(_SHARDS)]
+
+
+def _table(obj):
+    # Objects are 16-byte aligned and hash by address: drop the low bits.
+    return _tables[(hash(obj) >> 4) % _SHARDS]
 
 
 def set(obj, name, value):
@@ -22,9 +31,10 @@ def set(obj, name, value):
             return
     except (AttributeError, TypeError):
         pass
-    attrs = _table.get(obj)
+    table = _table(obj)
+    attrs = table.get(obj)
     if attrs is None:
-        attrs = _table[obj] = {}
+        attrs = table[obj] = {}
     attrs[name] = value
 
 
@@ -34,7 +44,7 @@ def get(obj, name, default=None):
     except AttributeError:
         pass
     try:
-        attrs = _table.get(obj)
+        attrs = _table(obj).get(obj)
     except TypeError:
         # unhashable objects cannot be in the table
         return default
@@ -44,5 +54,5 @@ def get(obj, name, default=None):
 
 
 def has(obj, name):
-    marker = _table
+    marker = _tables
     return get(obj, name, marker) is not marker

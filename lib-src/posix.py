@@ -300,58 +300,84 @@ def urandom(n):
 
 
 class _Env:
-    # The unix port can set but not list variables; Linux lists them in /proc. Read on first
-    # use only: a host's environment can be several KB, which a test that never looks at it
-    # should not pay for at 192K (a board has no environment at all).
-    _d = None
+    # The unix port can set but not list variables; Linux lists the initial ones in
+    # /proc/self/environ. The file is scanned on each use and only changes are kept: a host's
+    # environment can be several KB, which a 192K heap should not hold (a board has none).
+    def __init__(self):
+        self._set = {}
+        self._deleted = set()
 
-    def _data(self):
-        d = self._d
-        if d is None:
-            d = self._d = {}
-            try:
-                with _open("/proc/self/environ", "rb") as f:
-                    data = f.read()
-            except OSError:
-                return d
-            for item in data.split(b"\0"):
-                k, s, v = item.partition(b"=")
-                if s:
-                    d[k] = v
-        return d
+    def _scan(self):
+        try:
+            f = _open("/proc/self/environ", "rb")
+        except OSError:
+            return
+        with f:
+            rest = b""
+            while True:
+                # Small reads: a fragmented heap may have no block for the whole file.
+                chunk = f.read(128)
+                if not chunk:
+                    break
+                items = (rest + chunk).split(b"\0")
+                rest = items.pop()
+                for item in items:
+                    k, s, v = item.partition(b"=")
+                    if s:
+                        yield k, v
 
     def __getitem__(self, k):
-        return self._data()[k]
+        if k in self._set:
+            return self._set[k]
+        if k not in self._deleted:
+            for key, v in self._scan():
+                if key == k:
+                    return v
+        raise KeyError(k)
 
     def __setitem__(self, k, v):
-        self._data()[k] = v
+        self._set[k] = v
+        self._deleted.discard(k)
 
     def __delitem__(self, k):
-        del self._data()[k]
+        if k not in self:
+            raise KeyError(k)
+        self._set.pop(k, None)
+        self._deleted.add(k)
 
     def __iter__(self):
-        return iter(self._data())
+        yield from self._set
+        for k, v in self._scan():
+            if k not in self._set and k not in self._deleted:
+                yield k
 
     def __len__(self):
-        return len(self._data())
+        return sum(1 for k in self)
 
     def __contains__(self, k):
-        return k in self._data()
+        try:
+            self[k]
+        except KeyError:
+            return False
+        return True
 
     def get(self, k, default=None):
-        return self._data().get(k, default)
+        try:
+            return self[k]
+        except KeyError:
+            return default
 
     def keys(self):
-        return self._data().keys()
+        return list(self)
 
     def items(self):
-        return self._data().items()
+        return [(k, self[k]) for k in self]
 
     def values(self):
-        return self._data().values()
+        return [self[k] for k in self]
 
     def copy(self):
-        return self._data().copy()
+        return dict(self.items())
 
 
 environ = _Env()
