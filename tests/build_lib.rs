@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::tree;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -97,25 +99,6 @@ fn opts(out: &Path, modules: &[&str]) -> BuildOptions {
 
 fn run(repo: &Repo, o: &BuildOptions, c: &Fake) -> Result<build::BuildReport, BuildError> {
     build::build(repo, upstream(), o, Some(c), &NoProgress)
-}
-
-/// Every file below `dir` (relative, sorted) with its bytes, `.cache` left out.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            (rel, fs::read(e.path()).unwrap())
-        })
-        .filter(|(rel, _)| !rel.starts_with(".cache"))
-        .collect()
 }
 
 /// Add a line to work/glob.py in the convention and refresh its patch.

@@ -423,6 +423,9 @@ impl Job<'_> {
                 bytes,
             })
             .collect();
+        // Bad module names fail before anything is written (the scans below fill the cache).
+        let universe: Vec<String> = sources.iter().map(|s| s.rel.clone()).collect();
+        workspace::resolve_modules(&opts.modules, &universe)?;
         let cache = Cache::new(opts.out.join(".cache"));
 
         // Imports of every Python source, in parallel, from the cache where possible.
@@ -459,7 +462,6 @@ impl Job<'_> {
             }
         }
 
-        let universe: Vec<String> = sources.iter().map(|s| s.rel.clone()).collect();
         let builtins = Builtins::for_target(opts.target);
         let graph = graph::Graph {
             universe: &universe,
