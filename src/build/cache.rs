@@ -99,17 +99,19 @@ impl Cache {
         write_atomic(&path, &json).map_err(io(&path))
     }
 
-    /// After a full build: drop the objects of `namespace` and the import scans that it did not
-    /// use, so the cache does not grow with every edit. Other namespaces (other targets or
+    /// After a full build: drop the objects of `namespace` (if it compiled) and the import scans
+    /// that it did not use, so the cache does not grow with every edit. Other namespaces (other targets or
     /// compilers) are kept.
     pub fn prune(
         &self,
-        namespace: &str,
+        namespace: Option<&str>,
         used_objects: &BTreeSet<String>,
         used_scans: &BTreeSet<String>,
     ) -> Result<(), BuildError> {
-        let objects = self.root.join("objects").join(namespace);
-        remove_unlisted(&objects, |name| used_objects.contains(name))?;
+        if let Some(namespace) = namespace {
+            let objects = self.root.join("objects").join(namespace);
+            remove_unlisted(&objects, |name| used_objects.contains(name))?;
+        }
         remove_unlisted(&self.imports_dir(), |name| {
             name.strip_suffix(".json")
                 .is_some_and(|sha| used_scans.contains(sha))
@@ -169,7 +171,9 @@ mod tests {
         cache.store_imports("bb", &refs).unwrap();
         assert_eq!(cache.load_imports("aa").unwrap(), Some(refs));
         let keep = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-        cache.prune("ns", &keep(&["k1"]), &keep(&["bb"])).unwrap();
+        cache
+            .prune(Some("ns"), &keep(&["k1"]), &keep(&["bb"]))
+            .unwrap();
         assert_eq!(cache.load_object("ns", "k1").unwrap().unwrap(), b"one");
         assert_eq!(cache.load_object("ns", "k2").unwrap(), None);
         assert_eq!(cache.load_object("other", "k3").unwrap().unwrap(), b"three");

@@ -48,7 +48,7 @@ pub enum Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::All => write!(f, "ported (no module named: everything)"),
+            Reason::All => write!(f, "all files (no module named)"),
             Reason::Requested { name } => write!(f, "requested as `{name}`"),
             Reason::TestOf { name } => write!(f, "tests of `{name}` (--tests)"),
             Reason::Imported { by, line } => write!(f, "imported at {by}:{line}"),
@@ -100,12 +100,17 @@ pub fn is_test_file(rel: &str) -> bool {
         .any(|p| matches!(*p, "test" | "tests" | "idle_test"))
 }
 
+/// Imports of a batch of files, in the batch's order.
+pub type Scan<'a> = dyn Fn(&[String]) -> Result<Vec<Vec<ImportRef>>, BuildError> + 'a;
+
 /// The inputs of a selection.
 pub struct Graph<'a> {
     /// Every file that could be shipped (ported and `lib-src/`), sorted.
     pub universe: &'a [String],
-    /// Imports of each `.py` file that parsed.
-    pub imports: &'a BTreeMap<String, Vec<ImportRef>>,
+    /// The imports of a batch of files, in order (none for a file that is not Python or does
+    /// not parse). Called once per breadth-first wave, so a caller can scan a wave in parallel
+    /// and only files that end up in the bundle are ever parsed.
+    pub scan: &'a Scan<'a>,
     /// The target's built-in modules.
     pub builtins: &'a Builtins,
     /// Whether test files may go in.
@@ -117,7 +122,7 @@ pub struct Graph<'a> {
 impl Graph<'_> {
     /// Every shippable file (no module named). Their imports are still followed, only to
     /// report the ones that cannot work on the board.
-    pub fn select_all(&self) -> Selection {
+    pub fn select_all(&self) -> Result<Selection, BuildError> {
         let mut sel = Selection::default();
         let mut queue = VecDeque::new();
         for rel in self.universe {
@@ -130,8 +135,8 @@ impl Graph<'_> {
             sel.files.insert(rel.clone(), Reason::All);
             queue.push_back(rel.clone());
         }
-        self.close(&mut sel, queue);
-        sel
+        self.close(&mut sel, queue)?;
+        Ok(sel)
     }
 
     /// The named modules (see [`resolve_modules`] for the forms) and their import closure.
@@ -164,23 +169,25 @@ impl Graph<'_> {
                 }
             }
         }
-        self.close(&mut sel, queue);
+        self.close(&mut sel, queue)?;
         Ok(sel)
     }
 
-    /// Follow the imports of the queued files, breadth first, so each file's reason is its
-    /// shortest chain back to a root.
-    fn close(&self, sel: &mut Selection, mut queue: VecDeque<String>) {
-        while let Some(rel) = queue.pop_front() {
-            let Some(refs) = self.imports.get(&rel) else {
-                continue;
-            };
-            for r in refs {
-                self.follow(&rel, r, sel, &mut queue);
+    /// Follow the imports of the queued files, breadth first (wave by wave, in queue order), so
+    /// each file's reason is its shortest chain back to a root.
+    fn close(&self, sel: &mut Selection, mut queue: VecDeque<String>) -> Result<(), BuildError> {
+        while !queue.is_empty() {
+            let wave: Vec<String> = queue.drain(..).collect();
+            let refs = (self.scan)(&wave)?;
+            for (rel, refs) in wave.iter().zip(refs) {
+                for r in &refs {
+                    self.follow(rel, r, sel, &mut queue);
+                }
             }
         }
         sel.warnings.sort();
         sel.warnings.dedup();
+        Ok(())
     }
 
     /// A ported file named like a fixed built-in can never be imported on the board: leave it
@@ -390,19 +397,35 @@ mod tests {
             }
         }
 
-        fn graph(&self, tests: bool) -> Graph<'_> {
-            Graph {
+        fn scan(
+            &self,
+        ) -> impl Fn(&[String]) -> Result<Vec<Vec<ImportRef>>, BuildError> + Sync + '_ {
+            |rels| {
+                Ok(rels
+                    .iter()
+                    .map(|r| self.imports.get(r).cloned().unwrap_or_default())
+                    .collect())
+            }
+        }
+
+        fn with_graph<T>(&self, tests: bool, f: impl FnOnce(&Graph<'_>) -> T) -> T {
+            let scan = self.scan();
+            f(&Graph {
                 universe: &self.universe,
-                imports: &self.imports,
+                scan: &scan,
                 builtins: &self.builtins,
                 tests,
                 target: "micropython",
-            }
+            })
         }
 
         fn select(&self, names: &[&str], tests: bool) -> Selection {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            self.graph(tests).select(&names).unwrap()
+            self.with_graph(tests, |g| g.select(&names).unwrap())
+        }
+
+        fn select_all(&self, tests: bool) -> Selection {
+            self.with_graph(tests, |g| g.select_all().unwrap())
         }
     }
 
@@ -526,11 +549,10 @@ mod tests {
             BuildWarning::TestImportSkipped { line: 4, .. }
         ));
         let err = fx
-            .graph(false)
-            .select(&["test.test_fnmatch".to_string()])
+            .with_graph(false, |g| g.select(&["test.test_fnmatch".to_string()]))
             .unwrap_err();
         assert!(err.to_string().contains("--tests"), "{err}");
-        let all = fx.graph(false).select_all();
+        let all = fx.select_all(false);
         assert_eq!(files(&all), ["fnmatch.py", "u/__init__.py", "x.py"]);
     }
 
@@ -540,7 +562,7 @@ mod tests {
             ("sys.py", vec![]),
             ("a.py", vec![imp(1, "sys", 0, &[], false)]),
         ]);
-        let all = fx.graph(false).select_all();
+        let all = fx.select_all(false);
         assert_eq!(files(&all), ["a.py"]);
         assert!(
             matches!(&all.warnings[0], BuildWarning::FixedBuiltin { path, .. } if path == "sys.py")

@@ -14,7 +14,8 @@
 //!   the name a traceback on the board then shows; it is part of the cache key.
 //! * **Atomic output.** Everything is built in a temporary folder beside `DIR` and renamed over
 //!   it at the end, so `DIR` is always a complete bundle or the previous one. `DIR` is replaced
-//!   whole; to protect a mistyped `--out`, an existing `DIR` must look like a bundle.
+//!   whole; to protect a mistyped `--out`, an existing `DIR` must look like a bundle (nothing
+//!   but `lib/`, `manifest.json`, `.cache/` and zips).
 //! * **Cache.** `DIR/.cache/` ([`cache`]) survives the swap: compiled files keyed by a hash of
 //!   the effective source, its name, the compiler's id and the target; import scans keyed by the
 //!   source's hash (parsing the whole standard library takes seconds, a warm build must not).
@@ -31,6 +32,8 @@ mod manifest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -428,60 +431,58 @@ impl Job<'_> {
         workspace::resolve_modules(&opts.modules, &universe)?;
         let cache = Cache::new(opts.out.join(".cache"));
 
-        // Imports of every Python source, in parallel, from the cache where possible.
-        let scans: Vec<(
-            usize,
-            Result<Vec<imports::ImportRef>, imports::SyntaxProblem>,
-            bool,
-        )> = sources
-            .par_iter()
-            .enumerate()
-            .filter(|(_, s)| s.rel.ends_with(".py"))
-            .map(|(i, s)| {
-                if let Some(refs) = cache.load_imports(&s.sha256)? {
-                    return Ok((i, Ok(refs), false));
-                }
-                let scanned = imports::scan(&s.bytes, &s.rel);
-                if let Ok(refs) = &scanned {
-                    cache.store_imports(&s.sha256, refs)?;
-                }
-                Ok((i, scanned, true))
-            })
-            .collect::<Result<_, BuildError>>()?;
-        let scanned = scans.iter().filter(|(_, _, fresh)| *fresh).count();
-        let mut import_map = BTreeMap::new();
-        let mut syntax = BTreeMap::new();
-        for (i, scan, _) in scans {
-            match scan {
-                Ok(refs) => {
-                    import_map.insert(sources[i].rel.clone(), refs);
-                }
-                Err(problem) => {
-                    syntax.insert(sources[i].rel.clone(), problem);
-                }
-            }
-        }
-
+        // Imports are scanned wave by wave as the closure reaches files, each wave in
+        // parallel and from the cache where possible, so files left out are never parsed.
+        let by_rel: BTreeMap<&str, &Source> = sources.iter().map(|s| (s.rel.as_str(), s)).collect();
+        let syntax: Mutex<BTreeMap<String, imports::SyntaxProblem>> = Mutex::default();
+        let scanned = AtomicUsize::new(0);
+        let scan = |rels: &[String]| -> Result<Vec<Vec<imports::ImportRef>>, BuildError> {
+            rels.par_iter()
+                .map(|rel| {
+                    let Some(s) = by_rel.get(rel.as_str()).filter(|s| s.rel.ends_with(".py"))
+                    else {
+                        return Ok(Vec::new());
+                    };
+                    if let Some(refs) = cache.load_imports(&s.sha256)? {
+                        return Ok(refs);
+                    }
+                    scanned.fetch_add(1, Ordering::Relaxed);
+                    match imports::scan(&s.bytes, &s.rel) {
+                        Ok(refs) => {
+                            cache.store_imports(&s.sha256, &refs)?;
+                            Ok(refs)
+                        }
+                        Err(problem) => {
+                            let mut syntax = syntax.lock().unwrap_or_else(|e| e.into_inner());
+                            syntax.insert(s.rel.clone(), problem);
+                            Ok(Vec::new())
+                        }
+                    }
+                })
+                .collect()
+        };
         let builtins = Builtins::for_target(opts.target);
         let graph = graph::Graph {
             universe: &universe,
-            imports: &import_map,
+            scan: &scan,
             builtins: &builtins,
             tests: opts.tests,
             target: opts.target.as_str(),
         };
         let selection = if opts.modules.is_empty() {
-            graph.select_all()
+            graph.select_all()?
         } else {
             graph.select(&opts.modules)?
         };
         let closure_time = started.elapsed();
+        let scanned = scanned.into_inner();
 
+        // Only files of the bundle are scanned, so every problem is one to report.
+        let syntax = syntax.into_inner().unwrap_or_else(|e| e.into_inner());
         let diagnostics: Vec<Diagnostic> = syntax
             .iter()
-            .filter(|(rel, _)| selection.files.contains_key(*rel))
             .map(|(rel, p)| {
-                let s = sources.iter().find(|s| &s.rel == rel).expect("scanned");
+                let s = by_rel[rel.as_str()];
                 source_diagnostic(s, p.line, p.col, &format!("syntax error: {}", p.message))
             })
             .collect();
@@ -563,11 +564,9 @@ impl Job<'_> {
             }
         };
 
-        if let Some(ns) = &namespace {
-            if opts.modules.is_empty() {
-                let used_scans = sources.iter().map(|s| s.sha256.clone()).collect();
-                cache.prune(ns, &used_objects, &used_scans)?;
-            }
+        if opts.modules.is_empty() {
+            let used_scans = sources.iter().map(|s| s.sha256.clone()).collect();
+            cache.prune(namespace.as_deref(), &used_objects, &used_scans)?;
         }
         // The cache moves into the new tree; losing it to an interruption here only costs time.
         if cache.root().is_dir() {
@@ -619,8 +618,7 @@ fn check_out_dir(out: &Path) -> Result<(), BuildError> {
     for entry in entries {
         let name = entry.map_err(io(out))?.file_name();
         let name = name.to_string_lossy();
-        let ours = matches!(&*name, "lib" | "manifest.json" | ".cache")
-            || (name.starts_with("portlib-stdlib-") && name.ends_with(".zip"));
+        let ours = matches!(&*name, "lib" | "manifest.json" | ".cache") || name.ends_with(".zip");
         if !ours {
             return Err(BuildError::NotABundle {
                 dir: out.to_path_buf(),
@@ -687,7 +685,10 @@ fn produce(
         entry: ManifestFile {
             path: path.clone(),
             size: bytes.len() as u64,
-            sha256: sha256_hex(&bytes),
+            sha256: match how {
+                How::Copied => s.sha256.clone(),
+                _ => sha256_hex(&bytes),
+            },
             source: s.rel.clone(),
             source_sha256: s.sha256.clone(),
         },
