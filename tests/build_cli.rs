@@ -187,6 +187,10 @@ fn json_summary_and_warm_rebuild() {
     assert!(first["time_ms"].as_f64().is_some());
     let warm: serde_json::Value = serde_json::from_str(&ok(dir, &["build", "--json"])).unwrap();
     assert_eq!(warm["scanned"], 0, "import scans come from the cache");
+    assert_eq!(
+        (&first["unchanged"], &warm["unchanged"]),
+        (&false.into(), &true.into())
+    );
     assert_eq!(warm["files"], 15);
 }
 

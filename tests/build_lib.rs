@@ -160,14 +160,24 @@ fn compiles_everything_then_nothing_then_one_changed_module() {
         );
     }
 
+    assert!(!first.unchanged);
     let warm = run(&repo, &o, &fake).unwrap();
+    assert!(warm.unchanged, "an identical bundle is left as it is");
     assert_eq!((warm.compiled, warm.cached), (0, 5));
     assert_eq!(warm.scanned, 0, "import scans come from the cache");
     assert_eq!(fake.calls(), 5);
     assert_eq!(tree(&out), files, "a warm build gives the same bundle");
 
+    // A damaged or extra file on disk is noticed and the bundle rewritten.
+    fs::write(out.join("lib/glob.mpy"), b"damaged").unwrap();
+    fs::write(out.join("lib/stray.mpy"), b"stray").unwrap();
+    let repaired = run(&repo, &o, &fake).unwrap();
+    assert!(!repaired.unchanged);
+    assert_eq!(tree(&out), files);
+
     edit_glob(&repo, "EDITED = 1");
     let third = run(&repo, &o, &fake).unwrap();
+    assert!(!third.unchanged);
     assert_eq!((third.compiled, third.cached), (1, 4));
     assert_eq!(fake.calls(), 6);
     let changed: Vec<String> = tree(&out)

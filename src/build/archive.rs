@@ -17,7 +17,7 @@ use super::{Format, Target};
 /// The zip's bytes: `files` (path inside the zip, bytes) plus a folder entry for every folder
 /// they are in, all stamped with `epoch` (seconds since 1970, UTC; clamped to the 1980–2107
 /// range a zip can hold).
-pub fn zip_bytes(files: &[(String, Vec<u8>)], epoch: u64) -> zip::result::ZipResult<Vec<u8>> {
+pub fn zip_bytes(files: &[(&str, &[u8])], epoch: u64) -> zip::result::ZipResult<Vec<u8>> {
     let (y, mo, d, h, mi, s) = civil(epoch.clamp(315_532_800, 4_354_819_199));
     // A zip holds even seconds only; rounding down keeps the stamp a pure function of epoch.
     let stamp = DateTime::from_date_and_time(y as u16, mo, d, h, mi, s - s % 2)
@@ -33,7 +33,7 @@ pub fn zip_bytes(files: &[(String, Vec<u8>)], epoch: u64) -> zip::result::ZipRes
 
     let mut names: BTreeSet<String> = BTreeSet::new();
     for (path, _) in files {
-        let mut dir = path.as_str();
+        let mut dir = *path;
         while let Some(i) = dir.rfind('/') {
             dir = &dir[..i];
             names.insert(format!("{dir}/"));
@@ -41,7 +41,7 @@ pub fn zip_bytes(files: &[(String, Vec<u8>)], epoch: u64) -> zip::result::ZipRes
     }
     let mut entries: Vec<(&str, Option<&[u8]>)> =
         names.iter().map(|n| (n.as_str(), None)).collect();
-    entries.extend(files.iter().map(|(p, b)| (p.as_str(), Some(b.as_slice()))));
+    entries.extend(files.iter().map(|(p, b)| (*p, Some(*b))));
     entries.sort_by(|a, b| a.0.cmp(b.0));
 
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
@@ -129,10 +129,11 @@ mod tests {
 
     #[test]
     fn zip_is_deterministic_sorted_and_readable() {
-        let files = vec![
-            ("manifest.json".to_string(), b"{}\n".to_vec()),
-            ("lib/b/x.mpy".to_string(), b"xx".to_vec()),
-            ("lib/a.mpy".to_string(), vec![7; 1000]),
+        let big = vec![7; 1000];
+        let files: Vec<(&str, &[u8])> = vec![
+            ("manifest.json", b"{}\n"),
+            ("lib/b/x.mpy", b"xx"),
+            ("lib/a.mpy", &big),
         ];
         let one = zip_bytes(&files, 1_700_000_001).unwrap();
         let mut reversed = files.clone();

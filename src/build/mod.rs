@@ -326,6 +326,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
 pub struct BuildReport {
     /// The output folder.
     pub out: PathBuf,
+    /// The bundle on disk already was exactly this one, so it was left as it was.
+    pub unchanged: bool,
     /// The target.
     pub target: Target,
     /// The format.
@@ -494,23 +496,14 @@ impl Job<'_> {
             .iter()
             .filter(|s| selection.files.contains_key(&s.rel))
             .collect();
-        let staging = staging_dir_beside(&opts.out, "portlib-build").map_err(io(&opts.out))?;
         let namespace = compiler.map(|c| Cache::namespace(&c.id(), opts.target.as_str()));
         progress.start(selected.len() as u64);
         let outputs: Vec<Result<Output, Diagnostic>> = selected
             .par_iter()
             .map(|s| {
-                let out = match produce(s, compiler, namespace.as_deref(), &cache)? {
-                    Ok(out) => out,
-                    Err(d) => return Ok(Err(d)),
-                };
-                let path = staging.path().join(&out.path);
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(io(dir))?;
-                }
-                std::fs::write(&path, &out.bytes).map_err(io(&path))?;
+                let out = produce(s, compiler, namespace.as_deref(), &cache)?;
                 progress.advance(&s.rel);
-                Ok(Ok(out))
+                Ok(out)
             })
             .collect::<Result<_, BuildError>>()?;
         let mut done = Vec::new();
@@ -541,26 +534,24 @@ impl Job<'_> {
             files,
         };
         let manifest_json = manifest.to_json();
-        let manifest_path = staging.path().join("manifest.json");
-        std::fs::write(&manifest_path, &manifest_json).map_err(io(&manifest_path))?;
-
         let zip = match &opts.zip {
             ZipRequest::None => None,
             request => {
-                let mut entries: Vec<(String, Vec<u8>)> =
-                    done.into_iter().map(|o| (o.path, o.bytes)).collect();
-                entries.push(("manifest.json".to_owned(), manifest_json));
+                let mut entries: Vec<(&str, &[u8])> = done
+                    .iter()
+                    .map(|o| (o.path.as_str(), o.bytes.as_slice()))
+                    .collect();
+                entries.push(("manifest.json", &manifest_json));
                 let bytes = zip_bytes(&entries, opts.source_date_epoch)?;
-                Some(match request {
-                    ZipRequest::At(path) => (path.clone(), bytes, false),
-                    _ => {
-                        let name =
-                            default_zip_name(opts.target, opts.format, opts.source_date_epoch);
-                        let staged = staging.path().join(&name);
-                        std::fs::write(&staged, &bytes).map_err(io(&staged))?;
-                        (opts.out.join(name), bytes, true)
-                    }
-                })
+                let path = match request {
+                    ZipRequest::At(path) => path.clone(),
+                    _ => opts.out.join(default_zip_name(
+                        opts.target,
+                        opts.format,
+                        opts.source_date_epoch,
+                    )),
+                };
+                Some((path, bytes))
             }
         };
 
@@ -568,20 +559,30 @@ impl Job<'_> {
             let used_scans = sources.iter().map(|s| s.sha256.clone()).collect();
             cache.prune(namespace.as_deref(), &used_objects, &used_scans)?;
         }
-        // The cache moves into the new tree; losing it to an interruption here only costs time.
-        if cache.root().is_dir() {
-            let moved = staging.path().join(".cache");
-            std::fs::rename(cache.root(), &moved).map_err(io(cache.root()))?;
-        }
-        replace_dir(&staging.keep(), &opts.out).map_err(io(&opts.out))?;
-        let zip = match zip {
-            Some((path, bytes, false)) => {
-                write_atomic(&path, &bytes).map_err(io(&path))?;
-                Some(path)
+        let unchanged = up_to_date(&opts.out, &manifest_json, &done);
+        if !unchanged {
+            let staging = staging_dir_beside(&opts.out, "portlib-build").map_err(io(&opts.out))?;
+            done.par_iter().try_for_each(|o| {
+                let path = staging.path().join(&o.path);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io(dir))?;
+                }
+                std::fs::write(&path, &o.bytes).map_err(io(&path))
+            })?;
+            let manifest_path = staging.path().join("manifest.json");
+            std::fs::write(&manifest_path, &manifest_json).map_err(io(&manifest_path))?;
+            // The cache moves into the new tree; losing it to an interruption here only costs
+            // time.
+            if cache.root().is_dir() {
+                let moved = staging.path().join(".cache");
+                std::fs::rename(cache.root(), &moved).map_err(io(cache.root()))?;
             }
-            Some((path, _, true)) => Some(path),
-            None => None,
-        };
+            replace_dir(&staging.keep(), &opts.out).map_err(io(&opts.out))?;
+        }
+        if let Some((path, bytes)) = &zip {
+            write_atomic(path, bytes).map_err(io(path))?;
+        }
+        let zip = zip.map(|(path, _)| path);
 
         let explain = selection
             .files
@@ -591,6 +592,7 @@ impl Job<'_> {
         let bytes = manifest.files.iter().map(|f| f.size).sum();
         Ok(BuildReport {
             out: opts.out.clone(),
+            unchanged,
             target: opts.target,
             format: opts.format,
             files: manifest.files,
@@ -606,6 +608,34 @@ impl Job<'_> {
             explain,
         })
     }
+}
+
+/// Whether `out` already holds exactly this bundle: the same manifest, and under `lib/` the
+/// same files with the same bytes. Rewriting an unchanged tree is most of a warm build's time.
+/// Anything unreadable counts as "no", and the bundle is rebuilt.
+fn up_to_date(out: &Path, manifest_json: &[u8], done: &[Output]) -> bool {
+    if std::fs::read(out.join("manifest.json")).ok().as_deref() != Some(manifest_json) {
+        return false;
+    }
+    let mut on_disk = Vec::new();
+    for entry in walkdir::WalkDir::new(out.join("lib")) {
+        let Ok(entry) = entry else { return false };
+        if !entry.file_type().is_dir() {
+            let Ok(rel) = entry.path().strip_prefix(out) else {
+                return false;
+            };
+            let parts: Vec<_> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
+            on_disk.push(parts.join("/"));
+        }
+    }
+    on_disk.sort();
+    on_disk.iter().eq(done.iter().map(|o| &o.path))
+        && done
+            .par_iter()
+            .all(|o| std::fs::read(out.join(&o.path)).ok().as_deref() == Some(o.bytes.as_slice()))
 }
 
 /// An existing output folder may be replaced only if everything in it is what a build writes.

@@ -167,7 +167,12 @@ impl BuildArgs {
         if !global.quiet {
             writeln!(
                 out,
-                "built {} file(s) in {} ({} compiled, {} cached, {} copied; {} bytes) in {:.2} s",
+                "{} {} file(s) in {} ({} compiled, {} cached, {} copied; {} bytes) in {:.2} s",
+                if report.unchanged {
+                    "up to date:"
+                } else {
+                    "built"
+                },
                 report.files.len(),
                 report.out.join("lib").display(),
                 report.compiled,
@@ -203,6 +208,7 @@ fn summary(report: &BuildReport, explain: bool) -> serde_json::Value {
         "target": report.target,
         "format": report.format,
         "files": report.files.len(),
+        "unchanged": report.unchanged,
         "compiled": report.compiled,
         "cached": report.cached,
         "copied": report.copied,
