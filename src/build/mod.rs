@@ -414,7 +414,7 @@ impl Job<'_> {
             upstream,
             opts,
             compiler,
-            progress,
+            ..
         } = *self;
         let started = Instant::now();
         check_out_dir(&opts.out)?;
@@ -433,92 +433,15 @@ impl Job<'_> {
         workspace::resolve_modules(&opts.modules, &universe)?;
         let cache = Cache::new(opts.out.join(".cache"));
 
-        // Imports are scanned wave by wave as the closure reaches files, each wave in
-        // parallel and from the cache where possible, so files left out are never parsed.
-        let by_rel: BTreeMap<&str, &Source> = sources.iter().map(|s| (s.rel.as_str(), s)).collect();
-        let syntax: Mutex<BTreeMap<String, imports::SyntaxProblem>> = Mutex::default();
-        let scanned = AtomicUsize::new(0);
-        let scan = |rels: &[String]| -> Result<Vec<Vec<imports::ImportRef>>, BuildError> {
-            rels.par_iter()
-                .map(|rel| {
-                    let Some(s) = by_rel.get(rel.as_str()).filter(|s| s.rel.ends_with(".py"))
-                    else {
-                        return Ok(Vec::new());
-                    };
-                    if let Some(refs) = cache.load_imports(&s.sha256)? {
-                        return Ok(refs);
-                    }
-                    scanned.fetch_add(1, Ordering::Relaxed);
-                    match imports::scan(&s.bytes, &s.rel) {
-                        Ok(refs) => {
-                            cache.store_imports(&s.sha256, &refs)?;
-                            Ok(refs)
-                        }
-                        Err(problem) => {
-                            let mut syntax = syntax.lock().unwrap_or_else(|e| e.into_inner());
-                            syntax.insert(s.rel.clone(), problem);
-                            Ok(Vec::new())
-                        }
-                    }
-                })
-                .collect()
-        };
-        let builtins = Builtins::for_target(opts.target);
-        let graph = graph::Graph {
-            universe: &universe,
-            scan: &scan,
-            builtins: &builtins,
-            tests: opts.tests,
-            target: opts.target.as_str(),
-        };
-        let selection = if opts.modules.is_empty() {
-            graph.select_all()?
-        } else {
-            graph.select(&opts.modules)?
-        };
+        let (selection, scanned) = self.select(&sources, &universe, &cache)?;
         let closure_time = started.elapsed();
-        let scanned = scanned.into_inner();
-
-        // Only files of the bundle are scanned, so every problem is one to report.
-        let syntax = syntax.into_inner().unwrap_or_else(|e| e.into_inner());
-        let diagnostics: Vec<Diagnostic> = syntax
-            .iter()
-            .map(|(rel, p)| {
-                let s = by_rel[rel.as_str()];
-                source_diagnostic(s, p.line, p.col, &format!("syntax error: {}", p.message))
-            })
-            .collect();
-        if !diagnostics.is_empty() {
-            return Err(BuildError::Syntax { diagnostics });
-        }
 
         let selected: Vec<&Source> = sources
             .iter()
             .filter(|s| selection.files.contains_key(&s.rel))
             .collect();
         let namespace = compiler.map(|c| Cache::namespace(&c.id(), opts.target.as_str()));
-        progress.start(selected.len() as u64);
-        let outputs: Vec<Result<Output, Diagnostic>> = selected
-            .par_iter()
-            .map(|s| {
-                let out = produce(s, compiler, namespace.as_deref(), &cache)?;
-                progress.advance(&s.rel);
-                Ok(out)
-            })
-            .collect::<Result<_, BuildError>>()?;
-        let mut done = Vec::new();
-        let mut failures = Vec::new();
-        for out in outputs {
-            match out {
-                Ok(out) => done.push(out),
-                Err(d) => failures.push(d),
-            }
-        }
-        if !failures.is_empty() {
-            return Err(BuildError::Compile {
-                diagnostics: failures,
-            });
-        }
+        let mut done = self.produce_all(&selected, namespace.as_deref(), &cache)?;
         done.sort_by(|a, b| a.path.cmp(&b.path));
         let count = |how: How| done.iter().filter(|o| o.how == how).count();
         let (compiled, cached, copied) =
@@ -559,26 +482,7 @@ impl Job<'_> {
             let used_scans = sources.iter().map(|s| s.sha256.clone()).collect();
             cache.prune(namespace.as_deref(), &used_objects, &used_scans)?;
         }
-        let unchanged = up_to_date(&opts.out, &manifest_json, &done);
-        if !unchanged {
-            let staging = staging_dir_beside(&opts.out, "portlib-build").map_err(io(&opts.out))?;
-            done.par_iter().try_for_each(|o| {
-                let path = staging.path().join(&o.path);
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(io(dir))?;
-                }
-                std::fs::write(&path, &o.bytes).map_err(io(&path))
-            })?;
-            let manifest_path = staging.path().join("manifest.json");
-            std::fs::write(&manifest_path, &manifest_json).map_err(io(&manifest_path))?;
-            // The cache moves into the new tree; losing it to an interruption here only costs
-            // time.
-            if cache.root().is_dir() {
-                let moved = staging.path().join(".cache");
-                std::fs::rename(cache.root(), &moved).map_err(io(cache.root()))?;
-            }
-            replace_dir(&staging.keep(), &opts.out).map_err(io(&opts.out))?;
-        }
+        let unchanged = self.write(&done, &manifest_json, &cache)?;
         if let Some((path, bytes)) = &zip {
             write_atomic(path, bytes).map_err(io(path))?;
         }
@@ -607,6 +511,138 @@ impl Job<'_> {
             warnings: selection.warnings,
             explain,
         })
+    }
+
+    /// The files of the bundle. Imports are scanned wave by wave as the closure reaches files,
+    /// each wave in parallel and from the cache where possible, so files left out are never
+    /// parsed. Returns the selection and how many files were parsed (not cached).
+    fn select(
+        &self,
+        sources: &[Source],
+        universe: &[String],
+        cache: &Cache,
+    ) -> Result<(Selection, usize), BuildError> {
+        let by_rel: BTreeMap<&str, &Source> = sources.iter().map(|s| (s.rel.as_str(), s)).collect();
+        let syntax: Mutex<BTreeMap<String, imports::SyntaxProblem>> = Mutex::default();
+        let scanned = AtomicUsize::new(0);
+        let scan = |rels: &[String]| -> Result<Vec<Vec<imports::ImportRef>>, BuildError> {
+            rels.par_iter()
+                .map(|rel| {
+                    let Some(s) = by_rel.get(rel.as_str()).filter(|s| s.rel.ends_with(".py"))
+                    else {
+                        return Ok(Vec::new());
+                    };
+                    if let Some(refs) = cache.load_imports(&s.sha256)? {
+                        return Ok(refs);
+                    }
+                    scanned.fetch_add(1, Ordering::Relaxed);
+                    match imports::scan(&s.bytes, &s.rel) {
+                        Ok(refs) => {
+                            cache.store_imports(&s.sha256, &refs)?;
+                            Ok(refs)
+                        }
+                        Err(problem) => {
+                            let mut syntax = syntax.lock().unwrap_or_else(|e| e.into_inner());
+                            syntax.insert(s.rel.clone(), problem);
+                            Ok(Vec::new())
+                        }
+                    }
+                })
+                .collect()
+        };
+        let builtins = Builtins::for_target(self.opts.target);
+        let graph = graph::Graph {
+            universe,
+            scan: &scan,
+            builtins: &builtins,
+            tests: self.opts.tests,
+            target: self.opts.target.as_str(),
+        };
+        let selection = if self.opts.modules.is_empty() {
+            graph.select_all()?
+        } else {
+            graph.select(&self.opts.modules)?
+        };
+        let scanned = scanned.into_inner();
+
+        // Only files of the bundle are scanned, so every problem is one to report.
+        let syntax = syntax.into_inner().unwrap_or_else(|e| e.into_inner());
+        let diagnostics: Vec<Diagnostic> = syntax
+            .iter()
+            .map(|(rel, p)| {
+                let s = by_rel[rel.as_str()];
+                source_diagnostic(s, p.line, p.col, &format!("syntax error: {}", p.message))
+            })
+            .collect();
+        if !diagnostics.is_empty() {
+            return Err(BuildError::Syntax { diagnostics });
+        }
+        Ok((selection, scanned))
+    }
+
+    /// Every output file, in parallel; all compile failures are reported together.
+    fn produce_all(
+        &self,
+        selected: &[&Source],
+        namespace: Option<&str>,
+        cache: &Cache,
+    ) -> Result<Vec<Output>, BuildError> {
+        self.progress.start(selected.len() as u64);
+        let outputs: Vec<Result<Output, Diagnostic>> = selected
+            .par_iter()
+            .map(|s| {
+                let out = produce(s, self.compiler, namespace, cache)?;
+                self.progress.advance(&s.rel);
+                Ok(out)
+            })
+            .collect::<Result<_, BuildError>>()?;
+        let mut done = Vec::new();
+        let mut failures = Vec::new();
+        for out in outputs {
+            match out {
+                Ok(out) => done.push(out),
+                Err(d) => failures.push(d),
+            }
+        }
+        if failures.is_empty() {
+            Ok(done)
+        } else {
+            Err(BuildError::Compile {
+                diagnostics: failures,
+            })
+        }
+    }
+
+    /// Put the bundle in place: staged beside the output folder and swapped in, unless the
+    /// folder already holds exactly this bundle. Returns whether it did.
+    fn write(
+        &self,
+        done: &[Output],
+        manifest_json: &[u8],
+        cache: &Cache,
+    ) -> Result<bool, BuildError> {
+        if up_to_date(&self.opts.out, manifest_json, done) {
+            return Ok(true);
+        }
+        let staging =
+            staging_dir_beside(&self.opts.out, "portlib-build").map_err(io(&self.opts.out))?;
+        done.par_iter().try_for_each(|o| {
+            let path = staging.path().join(&o.path);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            std::fs::write(&path, &o.bytes).map_err(io(&path))
+        })?;
+        let manifest_path = staging.path().join("manifest.json");
+        std::fs::write(&manifest_path, manifest_json).map_err(io(&manifest_path))?;
+        // The cache moves into the new tree; losing it to an interruption here only costs
+        // time.
+        if cache.root().is_dir() {
+            let moved = staging.path().join(".cache");
+            std::fs::rename(cache.root(), &moved).map_err(io(cache.root()))?;
+        }
+        replace_dir(&staging.keep(), &self.opts.out).map_err(io(&self.opts.out))?;
+        Ok(false)
     }
 }
 
