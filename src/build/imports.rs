@@ -25,7 +25,8 @@ pub struct ImportRef {
     /// The names of `from … import names` (`*` kept as is); `None` for `import a.b`.
     pub names: Option<Vec<String>>,
     /// Inside the body of a `try` whose handlers catch `ImportError` (or everything), or in a
-    /// branch of an `if` on the platform (`sys.implementation`, `sys.platform`, `os.name`): the
+    /// branch of an `if` on the platform (`sys.implementation`, `sys.platform`, `os.name`,
+    /// `hasattr(sys, …)`): the
     /// module may be missing without that being a mistake. It is still followed when present.
     pub optional: bool,
 }
@@ -43,7 +44,7 @@ pub struct SyntaxProblem {
 
 /// Bumped whenever [`scan`]'s output for the same source could change, so that cached scans
 /// from an older portlib are not reused.
-pub const SCANNER_VERSION: u32 = 1;
+pub const SCANNER_VERSION: u32 = 2;
 
 /// Every import statement in `source`, wherever it is (module level, functions, classes, all
 /// branches of `if`/`try`/loops), in source order. `name` only labels parser errors.
@@ -201,7 +202,7 @@ fn catches_import_error(expr: &Expr) -> bool {
 }
 
 /// Whether an `if` test looks at the platform (`sys.implementation`, `sys.platform`,
-/// `os.name`): its branches are for different systems, so a module one of them imports may be
+/// `os.name`, `hasattr(sys, …)`): its branches are for different systems, so a module one of them imports may be
 /// missing here without that being a mistake.
 fn tests_platform(expr: &Expr) -> bool {
     match expr {
@@ -214,7 +215,12 @@ fn tests_platform(expr: &Expr) -> bool {
         Expr::Compare(c) => tests_platform(&c.left) || c.comparators.iter().any(tests_platform),
         Expr::BoolOp(b) => b.values.iter().any(tests_platform),
         Expr::UnaryOp(u) => tests_platform(&u.operand),
-        Expr::Call(c) => tests_platform(&c.func) || c.args.iter().any(tests_platform),
+        // `hasattr(sys, "print_exception")`: a feature test telling MicroPython from CPython.
+        Expr::Call(c) => {
+            let hasattr_sys = matches!(&*c.func, Expr::Name(f) if f.id.as_str() == "hasattr")
+                && matches!(c.args.first(), Some(Expr::Name(n)) if n.id.as_str() == "sys");
+            hasattr_sys || tests_platform(&c.func) || c.args.iter().any(tests_platform)
+        }
         Expr::Subscript(s) => tests_platform(&s.value),
         _ => false,
     }
@@ -317,6 +323,10 @@ except:
     pass
 if 'java' in sys.platform or not os.name.startswith('nt'):
     import java
+if hasattr(sys, 'print_exception'):
+    pass
+else:
+    import traceback
 ";
         let got: Vec<(String, bool)> = imports(src).into_iter().map(|i| (i.0, i.3)).collect();
         assert_eq!(
@@ -328,6 +338,7 @@ if 'java' in sys.platform or not os.name.startswith('nt'):
                 ("strict".to_string(), false),
                 ("anything".to_string(), true),
                 ("java".to_string(), true),
+                ("traceback".to_string(), true),
             ]
         );
     }
