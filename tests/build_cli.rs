@@ -206,7 +206,7 @@ fn zip_is_reproducible_and_named_like_a_bundle() {
         assert!(o.status.success(), "{}", text(&o));
     };
     build("a", &["--zip"]);
-    build("b", &["--zip", "b.zip", "--jobs", "1"]);
+    build("b", &["--zip=b.zip", "--jobs", "1"]);
     let a = dir.join("a/portlib-stdlib-micropython-py-20231114.zip");
     let a_bytes = fs::read(&a).unwrap();
     assert_eq!(
@@ -215,6 +215,16 @@ fn zip_is_reproducible_and_named_like_a_bundle() {
     );
     build("c", &["--zip", "--target", "circuitpython"]);
     assert!(dir.join("c/portlib-stdlib-py-20231114.zip").is_file());
+    // `--zip` followed by a module name builds that module with the default zip.
+    let o = portlib_env(dir, &["build", "--out", "e", "--zip", "fnmatch"], &epoch);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        manifest_paths(&dir.join("e")),
+        ["lib/fnmatch.py", "lib/posixpath.py"]
+    );
+    assert!(dir
+        .join("e/portlib-stdlib-micropython-py-20231114.zip")
+        .is_file());
 
     // lib/ inside, plus the manifest, sorted.
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(a_bytes)).unwrap();

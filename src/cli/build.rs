@@ -59,10 +59,11 @@ pub struct BuildArgs {
     #[arg(long, short, default_value = "build", value_name = "DIR")]
     pub out: PathBuf,
 
-    /// Also write a reproducible zip: to FILE, or without FILE into DIR under the bundle name
+    /// Also write a reproducible zip: `--zip=FILE`, or `--zip` alone for DIR/<bundle name>
     /// (`portlib-stdlib-10.x-mpy-YYYYMMDD.zip`, date from SOURCE_DATE_EPOCH, else the last git
-    /// commit, else CPython 3.4.9's release day).
-    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    /// commit, else CPython 3.4.9's release day). The `=` keeps `--zip unittest` meaning the
+    /// module.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
     pub zip: Option<Option<PathBuf>>,
 
     /// Print why each file is in the bundle (the import chain back to a named module).
