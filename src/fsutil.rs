@@ -1,7 +1,7 @@
 //! Filesystem helpers shared by every writer: nothing is ever left half-written.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` atomically: a temporary file in the same folder, flushed and synced,
 /// then renamed over the target. A crash or Ctrl-C leaves either the old file or the new one.
@@ -18,6 +18,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// A fresh temporary folder beside `target` (same parent, so the final rename stays on one file
+/// system), named `.<prefix>-XXXX` so it never looks like the finished tree. Fill it, then
+/// [`replace_dir`] it into place.
+pub fn staging_dir_beside(target: &Path, prefix: &str) -> io::Result<tempfile::TempDir> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)?;
+    tempfile::Builder::new()
+        .prefix(&format!(".{prefix}-"))
+        .tempdir_in(&parent)
+}
+
+/// Move the folder `staged` to `target`, replacing whatever was there. The old tree is first
+/// renamed aside, so `target` is at every moment either the old tree, absent for an instant, or
+/// the new tree: never a mix of both.
+pub fn replace_dir(staged: &Path, target: &Path) -> io::Result<()> {
+    if target.exists() {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let old = target.with_file_name(format!(".{name}.old-{}", std::process::id()));
+        std::fs::rename(target, &old)?;
+        std::fs::rename(staged, target)?;
+        std::fs::remove_dir_all(&old)?;
+    } else {
+        std::fs::rename(staged, target)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +64,23 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1, "temporary file left behind");
+    }
+
+    #[test]
+    fn replace_dir_swaps_whole_trees() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        std::fs::create_dir_all(target.join("stale")).unwrap();
+        let staged = staging_dir_beside(&target, "test").unwrap();
+        std::fs::write(staged.path().join("new.txt"), b"x").unwrap();
+        let staged = staged.keep();
+        replace_dir(&staged, &target).unwrap();
+        assert!(target.join("new.txt").is_file());
+        assert!(!target.join("stale").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out"], "staging or old tree left behind");
     }
 }

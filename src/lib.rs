@@ -7,6 +7,7 @@
 //!   unified diffs in `patches/` (pure functions, no I/O).
 //! * [`upstream`]: finding, reading, fetching and verifying the CPython 3.4.9 `Lib/` tree.
 //! * [`workspace`]: the repository-level operations (checkout, refresh, port, check, status, strip).
+//! * [`build`]: the bundle: import closure, compilation (cached, parallel), manifest, zip.
 //! * [`mpy`]: the Python → `.mpy` v6.3 compiler and its disassembler (no I/O).
 //! * [`board`]: transports to a board (serial raw REPL, USB mass storage) behind a trait.
 //! * [`testrun`]: test modules run one fresh VM each (host unix port or a board), with
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod board;
+pub mod build;
 pub mod convention;
 pub mod diag;
 pub mod fsutil;

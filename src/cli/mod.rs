@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod board_args;
 mod boards;
+mod build;
 mod dis;
 mod mem;
 mod repl;
@@ -90,6 +91,9 @@ enum Command {
     Status(workspace::StatusArgs),
     /// Write the effective sources (ported files + lib-src/) to a folder.
     Strip(workspace::StripArgs),
+    /// Build the bundle: DIR/lib mirroring a board's /lib (everything ported, or the named
+    /// modules and their import closure), DIR/manifest.json, and optionally a reproducible zip.
+    Build(build::BuildArgs),
     /// Get CPython 3.4.9 (fetch it into the cache, or install a downloaded tarball), show which
     /// source is used, and check that it reads.
     Upstream(upstream::UpstreamArgs),
@@ -121,6 +125,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => a.run(g),
         Command::Status(a) => a.run(g),
         Command::Strip(a) => a.run(g),
+        Command::Build(a) => a.run(g),
         Command::Upstream(a) => a.run(g),
         Command::Test(a) => a.run(g),
         Command::Mem(a) => a.run(g),

@@ -1,11 +1,12 @@
 //! `strip`: the effective sources of every ported file plus `lib-src/`, the compiler's input.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::{io_err, pinned_upstream, Pins, Repo, WorkspaceError};
 use crate::convention;
+use crate::fsutil::{replace_dir, staging_dir_beside};
 
 /// What `strip` wrote.
 #[derive(Debug, Default, Serialize)]
@@ -50,15 +51,7 @@ pub fn strip(
 ) -> Result<StripReport, WorkspaceError> {
     let sources = effective_sources(repo, upstream)?;
     let lib_src = repo.lib_src()?;
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".portlib-strip-")
-        .tempdir_in(&parent)
-        .map_err(io_err(&parent))?;
+    let staging = staging_dir_beside(out, "portlib-strip").map_err(io_err(out))?;
     let mut report = StripReport::default();
     for (rel, bytes) in &sources {
         let path = staging.path().join(rel);
@@ -72,26 +65,6 @@ pub fn strip(
             report.ported.push(rel.clone());
         }
     }
-    replace_dir(staging.keep(), out)?;
+    replace_dir(&staging.keep(), out).map_err(io_err(out))?;
     Ok(report)
-}
-
-/// Move `staged` to `target`, replacing whatever was there.
-fn replace_dir(staged: PathBuf, target: &Path) -> Result<(), WorkspaceError> {
-    if target.exists() {
-        let old = target.with_file_name(format!(
-            ".{}.old-{}",
-            target
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        std::fs::rename(target, &old).map_err(io_err(target))?;
-        std::fs::rename(&staged, target).map_err(io_err(target))?;
-        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    } else {
-        std::fs::rename(&staged, target).map_err(io_err(target))?;
-    }
-    Ok(())
 }

@@ -151,3 +151,21 @@ pub fn mem_bytes(report: &serde_json::Value, module: &str) -> Option<i64> {
         .find(|e| e["module"] == module)
         .and_then(|e| e["bytes"].as_i64())
 }
+/// Every file below `dir` (`/`-separated relative paths, sorted) with its bytes; a build's
+/// `.cache/` is left out.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap();
+            let parts: Vec<_> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
+            (parts.join("/"), std::fs::read(e.path()).unwrap())
+        })
+        .filter(|(rel, _)| !rel.starts_with(".cache/"))
+        .collect()
+}

@@ -1,0 +1,183 @@
+//! The content-hash cache under `DIR/.cache/`: compiled files and import scans.
+//!
+//! Every entry is named by a hash of everything that determines it, so an entry is either right
+//! or absent: nothing is ever invalidated, stale entries are only pruned. Entries are written
+//! with [`write_atomic`], so an interrupted build leaves no truncated entry.
+//!
+//! Layout:
+//! * `objects/<namespace>/<key>`: a compiled file. The namespace is a hash of the compiler's id
+//!   and the target (one folder per configuration, so pruning after a full build of one target
+//!   keeps the others); the key hashes the namespace, the source name stored in the file and the
+//!   effective source's SHA-256.
+//! * `imports/v<N>/<source sha256>.json`: the imports of a source ([`super::imports::scan`]),
+//!   which depend on nothing but the source bytes and the scanner's version `N`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::imports::{ImportRef, SCANNER_VERSION};
+use super::BuildError;
+use crate::fsutil::write_atomic;
+use crate::upstream::sha256_hex;
+
+/// The cache folder of one output folder.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A missing file is a cache miss; any other read error is an error.
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, BuildError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+impl Cache {
+    /// The cache at `root` (created on the first write).
+    pub fn new(root: PathBuf) -> Cache {
+        Cache { root }
+    }
+
+    /// Where it lives.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The namespace of a compiler configuration.
+    pub fn namespace(compiler_id: &str, target: &str) -> String {
+        sha256_hex(format!("portlib-build-cache 1\0{compiler_id}\0{target}").as_bytes())[..16]
+            .to_owned()
+    }
+
+    /// The key of one compiled file.
+    pub fn object_key(namespace: &str, source_name: &str, source_sha256: &str) -> String {
+        sha256_hex(format!("{namespace}\0{source_name}\0{source_sha256}").as_bytes())
+    }
+
+    fn object_path(&self, namespace: &str, key: &str) -> PathBuf {
+        self.root.join("objects").join(namespace).join(key)
+    }
+
+    fn imports_dir(&self) -> PathBuf {
+        self.root
+            .join("imports")
+            .join(format!("v{SCANNER_VERSION}"))
+    }
+
+    /// A compiled file, if cached.
+    pub fn load_object(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, BuildError> {
+        read_optional(&self.object_path(namespace, key))
+    }
+
+    /// Remember a compiled file.
+    pub fn store_object(&self, namespace: &str, key: &str, bytes: &[u8]) -> Result<(), BuildError> {
+        let path = self.object_path(namespace, key);
+        write_atomic(&path, bytes).map_err(io(&path))
+    }
+
+    /// The imports of the source with this hash, if cached. An entry that no longer parses
+    /// (hand-edited, or from a buggy build) counts as a miss.
+    pub fn load_imports(&self, source_sha256: &str) -> Result<Option<Vec<ImportRef>>, BuildError> {
+        let path = self.imports_dir().join(format!("{source_sha256}.json"));
+        Ok(read_optional(&path)?.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// Remember the imports of a source.
+    pub fn store_imports(&self, source_sha256: &str, refs: &[ImportRef]) -> Result<(), BuildError> {
+        let path = self.imports_dir().join(format!("{source_sha256}.json"));
+        let json = serde_json::to_vec(refs).expect("import refs serialize");
+        write_atomic(&path, &json).map_err(io(&path))
+    }
+
+    /// After a full build: drop the objects of `namespace` (if it compiled) and the import scans
+    /// that it did not use, so the cache does not grow with every edit. Other namespaces (other targets or
+    /// compilers) are kept.
+    pub fn prune(
+        &self,
+        namespace: Option<&str>,
+        used_objects: &BTreeSet<String>,
+        used_scans: &BTreeSet<String>,
+    ) -> Result<(), BuildError> {
+        if let Some(namespace) = namespace {
+            let objects = self.root.join("objects").join(namespace);
+            remove_unlisted(&objects, |name| used_objects.contains(name))?;
+        }
+        remove_unlisted(&self.imports_dir(), |name| {
+            name.strip_suffix(".json")
+                .is_some_and(|sha| used_scans.contains(sha))
+        })
+    }
+}
+
+fn remove_unlisted(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<(), BuildError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name();
+        if !keep(&name.to_string_lossy()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_depend_on_every_input() {
+        let ns = Cache::namespace("fake 1", "micropython");
+        assert_ne!(ns, Cache::namespace("fake 2", "micropython"));
+        assert_ne!(ns, Cache::namespace("fake 1", "circuitpython"));
+        let k = Cache::object_key(&ns, "a.py", "00");
+        assert_ne!(k, Cache::object_key(&ns, "b.py", "00"));
+        assert_ne!(k, Cache::object_key(&ns, "a.py", "01"));
+        assert_eq!(k, Cache::object_key(&ns, "a.py", "00"));
+    }
+
+    #[test]
+    fn store_load_and_prune() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join(".cache"));
+        assert_eq!(cache.load_object("ns", "k1").unwrap(), None);
+        cache.store_object("ns", "k1", b"one").unwrap();
+        cache.store_object("ns", "k2", b"two").unwrap();
+        cache.store_object("other", "k3", b"three").unwrap();
+        let refs = vec![ImportRef {
+            line: 1,
+            col: 1,
+            module: "os".into(),
+            level: 0,
+            names: None,
+            optional: false,
+        }];
+        cache.store_imports("aa", &refs).unwrap();
+        cache.store_imports("bb", &refs).unwrap();
+        assert_eq!(cache.load_imports("aa").unwrap(), Some(refs));
+        let keep = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        cache
+            .prune(Some("ns"), &keep(&["k1"]), &keep(&["bb"]))
+            .unwrap();
+        assert_eq!(cache.load_object("ns", "k1").unwrap().unwrap(), b"one");
+        assert_eq!(cache.load_object("ns", "k2").unwrap(), None);
+        assert_eq!(cache.load_object("other", "k3").unwrap().unwrap(), b"three");
+        assert_eq!(cache.load_imports("aa").unwrap(), None);
+        assert!(cache.load_imports("bb").unwrap().is_some());
+    }
+}
