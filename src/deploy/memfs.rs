@@ -17,6 +17,8 @@ pub struct MemFs {
     /// Names of the mutating calls, for "nothing was sent" checks.
     pub writes: Vec<String>,
     pub read_only: bool,
+    /// Flip a bit in what `read_file` returns (a garbled serial link).
+    pub garble_reads: bool,
 }
 
 impl MemFs {
@@ -118,10 +120,15 @@ impl BoardFs for MemFs {
 
     fn read_file(&mut self, path: &str) -> Result<Vec<u8>, BoardError> {
         self.step()?;
-        self.files
+        let mut data = self
+            .files
             .get(path)
             .cloned()
-            .ok_or_else(|| Self::not_found(path))
+            .ok_or_else(|| Self::not_found(path))?;
+        if self.garble_reads && !data.is_empty() {
+            data[0] ^= 1;
+        }
+        Ok(data)
     }
 
     fn write_file_atomic(&mut self, path: &str, data: &[u8]) -> Result<(), BoardError> {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::bundle::Bundle;
 use super::record::{is_owned_path, InstallRecord, RECORD_PATH};
 use super::Result;
-use crate::board::fs::{hex, temp_name};
+use crate::board::fs::{hex, sha256, temp_name};
 use crate::board::{BoardError, BoardFs};
 
 /// Why a file is copied.
@@ -71,7 +71,7 @@ impl Plan {
 
 /// Read the board's record, hash what is there and work out the plan. Sends nothing but reads.
 pub fn plan(fs: &mut dyn BoardFs, bundle: &Bundle) -> Result<Plan> {
-    let old_record = read_record(fs)?;
+    let (old_record, record_bytes) = read_record(fs)?;
     let recorded: BTreeSet<&str> = old_record
         .iter()
         .flat_map(|r| r.files.keys().map(String::as_str))
@@ -89,8 +89,21 @@ pub fn plan(fs: &mut dyn BoardFs, bundle: &Bundle) -> Result<Plan> {
         wanted.insert(temp_name(p));
     }
     wanted.insert(temp_name(RECORD_PATH));
+    wanted.insert(RECORD_PATH.to_string());
     let paths: Vec<String> = wanted.into_iter().collect();
     let hashes = fs.hash_files(&paths)?;
+    // The raw REPL has no checksum: a record garbled on the way could still parse and then
+    // lose track of files to remove. Its hash, computed on the board, catches that.
+    let board_hash = hashes.get(RECORD_PATH).copied().flatten();
+    if record_bytes.as_deref().map(sha256) != board_hash {
+        return Err(BoardError::BadReply {
+            operation: format!("read {RECORD_PATH}"),
+            reply: "the content read does not match its hash on the board (garbled on the \
+                    link, or changed meanwhile); run the deploy again"
+                .into(),
+        }
+        .into());
+    }
     let exists = |p: &str| matches!(hashes.get(p), Some(Some(_)));
 
     let mut out = Plan::default();
@@ -135,20 +148,21 @@ pub fn plan(fs: &mut dyn BoardFs, bundle: &Bundle) -> Result<Plan> {
     Ok(out)
 }
 
-/// The record on the board; `None` when there is none. An unreadable record (edited by hand)
-/// is treated as absent: deploy then removes nothing, which is the safe side.
-fn read_record(fs: &mut dyn BoardFs) -> Result<Option<InstallRecord>> {
+/// The record on the board and its bytes; `None` when there is none. A record that is not
+/// portlib's JSON (edited by hand) is treated as absent: deploy then removes nothing, which is
+/// the safe side.
+fn read_record(fs: &mut dyn BoardFs) -> Result<(Option<InstallRecord>, Option<Vec<u8>>)> {
     match fs.read_file(RECORD_PATH) {
         Ok(bytes) => {
             let rec = InstallRecord::parse(&bytes);
             if rec.is_none() {
                 log::warn!("{RECORD_PATH} on the board is not a portlib record; ignoring it");
             }
-            Ok(rec)
+            Ok((rec, Some(bytes)))
         }
-        Err(BoardError::NotFound { .. }) => Ok(None),
+        Err(BoardError::NotFound { .. }) => Ok((None, None)),
         Err(BoardError::Drive { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            Ok(None)
+            Ok((None, None))
         }
         Err(e) => Err(e.into()),
     }

@@ -298,3 +298,20 @@ fn bad_bundles_are_refused_with_the_reason() {
     let err = Bundle::load(&tmp.path().join("nothing")).unwrap_err();
     assert!(err.to_string().contains("portlib build"), "{err}");
 }
+
+#[test]
+fn a_record_garbled_on_the_link_stops_the_deploy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b1 = make_bundle(&tmp.path().join("b1"), V1);
+    let b2 = make_bundle(&tmp.path().join("b2"), V2);
+    let mut fs = board_with_foreign();
+    deploy(&mut fs, &b1, &mut no_events()).unwrap();
+    fs.garble_reads = true;
+    fs.writes.clear();
+    let err = deploy(&mut fs, &b2, &mut no_events()).unwrap_err();
+    assert!(err.to_string().contains("does not match its hash"), "{err}");
+    assert!(fs.writes.is_empty());
+    fs.garble_reads = false;
+    deploy(&mut fs, &b2, &mut no_events()).unwrap();
+    assert_converged(&fs, &b2);
+}
