@@ -36,6 +36,11 @@ pub struct DeployArgs {
     /// and closes files a crashed earlier run left open).
     #[arg(long)]
     pub no_reset: bool,
+
+    /// Bytes of file content per round trip over serial with raw-paste (lower it for a board
+    /// short of memory).
+    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
+    pub chunk_size: usize,
 }
 
 impl DeployArgs {
@@ -50,10 +55,17 @@ impl DeployArgs {
         let fs = session.fs().context(NO_FS)?;
         let target = fs.describe();
         let plan = deploy::plan(fs, &bundle)?;
-        // Only when there is work: a redeploy with nothing changed stays a read-only visit.
-        if session.drive.is_none() && !self.no_reset && !self.dry_run && !plan.is_noop() {
+        if session.drive.is_none() && !self.dry_run && !plan.is_noop() {
             if let Some(s) = session.serial.as_mut() {
-                s.repl().soft_reset()?;
+                // Only when there is work: a redeploy with nothing changed stays a read-only visit.
+                if !self.no_reset {
+                    s.repl().soft_reset()?;
+                }
+                // Raw-paste compiles as it reads, so a larger chunk costs the board little heap
+                // and saves round trips (known by now: the plan ran code on the board).
+                if s.repl().raw_paste() == Some(true) {
+                    s.chunk_size = Some(self.chunk_size);
+                }
             }
         }
         let fs = session.fs().context(NO_FS)?;
