@@ -315,3 +315,38 @@ fn a_record_garbled_on_the_link_stops_the_deploy() {
     deploy(&mut fs, &b2, &mut no_events()).unwrap();
     assert_converged(&fs, &b2);
 }
+
+/// The same deploy onto a mounted CIRCUITPY folder (the mass-storage path): a missing record
+/// and missing files come back as drive errors, which must read as "absent".
+#[test]
+fn deploy_onto_a_circuitpy_drive() {
+    use crate::board::mass_storage::DriveBoard;
+    let tmp = tempfile::tempdir().unwrap();
+    let b1 = make_bundle(&tmp.path().join("b1"), V1);
+    let b2 = make_bundle(&tmp.path().join("b2"), V2);
+    let drive = tmp.path().join("CIRCUITPY");
+    std::fs::create_dir_all(drive.join("lib")).unwrap();
+    std::fs::write(
+        drive.join("boot_out.txt"),
+        "Adafruit CircuitPython 9.2.1 on 2024-11-20; Adafruit Metro M4 Express with samd51j19\r\nBoard ID:metro_m4_express\r\n",
+    )
+    .unwrap();
+    std::fs::write(drive.join("lib/mine.py"), b"user's own").unwrap();
+    let mut fs = DriveBoard::open(&drive).unwrap();
+    let r = deploy(&mut fs, &b1, &mut no_events()).unwrap();
+    assert_eq!(r.copied.len(), 5);
+    let r = deploy(&mut fs, &b2, &mut no_events()).unwrap();
+    assert_eq!(r.copied, ["/lib/a.py", "/lib/new.py"]);
+    assert_eq!(r.removed, ["/lib/gone/old.py"]);
+    for f in &b2.files {
+        let local = drive.join(f.board_path.trim_start_matches('/'));
+        assert_eq!(std::fs::read(local).unwrap(), f.data);
+    }
+    assert!(!drive.join("lib/gone").exists());
+    assert_eq!(
+        std::fs::read(drive.join("lib/mine.py")).unwrap(),
+        b"user's own"
+    );
+    let r = deploy(&mut fs, &b2, &mut no_events()).unwrap();
+    assert!(r.copied.is_empty() && !r.record_written);
+}
