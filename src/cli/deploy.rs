@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use portlib::board::Session;
+use portlib::board::{SerialTransport, Session};
 use portlib::deploy::{self, Bundle, Event, Plan, Report};
 
 use super::board_args::BoardArgs;
@@ -48,14 +48,59 @@ impl DeployArgs {
     pub fn run(self, global: &Global) -> anyhow::Result<Outcome> {
         let bundle = Bundle::load(&self.bundle)?;
         let candidate = self.board.resolve()?;
+        let start = std::time::Instant::now();
         let mut session = Session::open(&candidate)
             .with_context(|| format!("opening {}", candidate.describe()))?;
+        let result = self.sync(&mut session, &bundle, global);
+        // Also after an error: flush the drive and let CircuitPython out of the raw REPL.
+        let finished = session.finish();
+        let (plan, report, target) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                if let Err(f) = finished {
+                    log::debug!("leaving the board after the error: {f}");
+                }
+                return Err(e);
+            }
+        };
+        finished?;
+        let mut out = std::io::stdout().lock();
+        match report {
+            None if self.json => {
+                serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "plan": plan }))?;
+                writeln!(out)?;
+            }
+            None if !global.quiet => print_plan(&mut out, &plan, &target)?,
+            Some(mut report) => {
+                report.seconds = start.elapsed().as_secs_f64();
+                if self.json {
+                    let both = serde_json::json!({ "plan": plan, "report": report });
+                    serde_json::to_writer_pretty(&mut out, &both)?;
+                    writeln!(out)?;
+                } else if !global.quiet {
+                    print_summary(&mut out, &report, &target)?;
+                }
+            }
+            None => {}
+        }
+        Ok(Outcome::Ok)
+    }
+
+    /// Hold the board, plan, and (unless `--dry-run`) execute: the plan, the report, the target.
+    fn sync(
+        &self,
+        session: &mut Session<SerialTransport>,
+        bundle: &Bundle,
+        global: &Global,
+    ) -> anyhow::Result<(Plan, Option<Report>, String)> {
         session.hold()?;
-        let start = std::time::Instant::now();
         let fs = session.fs().context(NO_FS)?;
         let target = fs.describe();
-        let plan = deploy::plan(fs, &bundle)?;
-        if session.drive.is_none() && !self.dry_run && !plan.is_noop() {
+        let plan = deploy::plan(fs, bundle)?;
+        if self.dry_run {
+            return Ok((plan, None, target));
+        }
+        if session.drive.is_none() && !plan.is_noop() {
             if let Some(s) = session.serial.as_mut() {
                 // Only when there is work: a redeploy with nothing changed stays a read-only visit.
                 if !self.no_reset {
@@ -69,33 +114,10 @@ impl DeployArgs {
             }
         }
         let fs = session.fs().context(NO_FS)?;
-        let mut out = std::io::stdout().lock();
-        if self.dry_run {
-            session.finish()?;
-            if self.json {
-                serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "plan": plan }))?;
-                writeln!(out)?;
-            } else if !global.quiet {
-                print_plan(&mut out, &plan, &target)?;
-            }
-            return Ok(Outcome::Ok);
-        }
         let bar = Bar::new(global.show_progress() && !self.json);
-        let result = deploy::execute(fs, &bundle, &plan, &mut |e| bar.event(e));
+        let result = deploy::execute(fs, bundle, &plan, &mut |e| bar.event(e));
         bar.done();
-        let mut report = result?;
-        session.finish()?;
-        report.seconds = start.elapsed().as_secs_f64();
-        if self.json {
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({ "plan": plan, "report": report }),
-            )?;
-            writeln!(out)?;
-        } else if !global.quiet {
-            print_summary(&mut out, &report, &target)?;
-        }
-        Ok(Outcome::Ok)
+        Ok((plan, Some(result?), target))
     }
 }
 

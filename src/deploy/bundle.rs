@@ -73,9 +73,9 @@ impl Bundle {
     /// Read `dir/manifest.json` and every file it lists, checking sizes and hashes.
     pub fn load(dir: &Path) -> Result<Bundle> {
         let mpath = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&mpath).map_err(|source| DeployError::ManifestRead {
+        let text = std::fs::read_to_string(&mpath).map_err(|cause| DeployError::ManifestRead {
             path: mpath.clone(),
-            source,
+            cause,
         })?;
         let manifest: Manifest =
             serde_json::from_str(&text).map_err(|e| DeployError::ManifestParse {
@@ -88,9 +88,9 @@ impl Bundle {
         for entry in &manifest.files {
             let board_path = board_path_of(&mpath, &entry.path)?;
             let local = dir.join(&entry.path);
-            let data = std::fs::read(&local).map_err(|source| DeployError::BundleFileRead {
+            let data = std::fs::read(&local).map_err(|cause| DeployError::BundleFileRead {
                 path: local.clone(),
-                source,
+                cause,
             })?;
             if data.len() as u64 != entry.size {
                 return Err(DeployError::BundleMismatch {
@@ -137,7 +137,7 @@ impl Bundle {
     /// describing them, and load it back. For tools and tests that assemble bundles by hand;
     /// `portlib build` writes real ones.
     pub fn create(dir: &Path, target: &str, files: &[(&str, &[u8])]) -> Result<Bundle> {
-        let io = |path: PathBuf| move |source| DeployError::BundleWrite { path, source };
+        let io = |path: PathBuf| move |cause| DeployError::BundleWrite { path, cause };
         let mut entries = Vec::with_capacity(files.len());
         for (rel, data) in files {
             let local = dir.join(rel);

@@ -42,13 +42,12 @@ pub const LIB_DIR: &str = "/lib";
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     /// The bundle's manifest could not be read.
-    #[error("cannot read the bundle manifest {path}: {source}. Build the bundle first (portlib build) or name its folder")]
+    #[error("cannot read the bundle manifest {path}: {cause}. Build the bundle first (portlib build) or name its folder")]
     ManifestRead {
         /// The manifest file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not chained: it would print twice).
+        cause: std::io::Error,
     },
     /// The manifest is not the JSON `portlib build` writes.
     #[error("{path}:{line}:{column}: not a bundle manifest: {message}. Rebuild the bundle")]
@@ -73,13 +72,12 @@ pub enum DeployError {
         problem: &'static str,
     },
     /// A file the manifest lists could not be read.
-    #[error("cannot read bundle file {path}: {source}. The bundle is incomplete; rebuild it")]
+    #[error("cannot read bundle file {path}: {cause}. The bundle is incomplete; rebuild it")]
     BundleFileRead {
         /// The local file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not chained: it would print twice).
+        cause: std::io::Error,
     },
     /// A bundle file's content does not match the manifest (edited or half-built bundle).
     #[error("bundle file {path} does not match its manifest entry ({what}: manifest says {expected}, file has {actual}); rebuild the bundle")]
@@ -94,13 +92,12 @@ pub enum DeployError {
         actual: String,
     },
     /// Writing a bundle folder ([`Bundle::create`]) failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     BundleWrite {
         /// The local file or folder.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not chained: it would print twice).
+        cause: std::io::Error,
     },
     /// A board operation failed.
     #[error(transparent)]
