@@ -8,7 +8,9 @@
 //! or, for a fault the protocol absorbed, succeeded; no file under its real name on the board is
 //! truncated or wrong (each holds the old bundle's content or the new one's, checked over a clean
 //! connection); and a clean re-run converges to exactly the new bundle, leaving the user's own
-//! file alone. Skips (printing why) only when this machine cannot start QEMU.
+//! file alone. A last test kills the board under the `portlib` binary itself (exit status 2, an
+//! error message, then convergence). Skips (printing why) only when this machine cannot start
+//! QEMU.
 
 mod deploy_support;
 
@@ -205,4 +207,52 @@ fn faults_mid_deploy_leave_whole_files_and_rerun_converges() {
         failures.len()
     );
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The binary itself: the board dies (QEMU killed) in the middle of `portlib deploy`. It must
+/// exit with status 2 and an error message, not a panic or a hang; after a restart the same
+/// command converges.
+#[test]
+fn cli_deploy_survives_the_board_dying_mid_copy() {
+    let Some(mut board) = start_board("cli_deploy_survives_the_board_dying_mid_copy") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = bundle_files(1);
+    // About 8 s of upload at the emulated board's input rate on a loaded machine (10 KB/s),
+    // 2-3 s on a quiet one: room to cut it in the middle.
+    files.push(("lib/pl_big.py", module("big", 60_000)));
+    let bundle = write_bundle(&tmp.path().join("b"), &files);
+    let deploy_cmd = |pty: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portlib"))
+            .args(["deploy", "--board", pty])
+            .arg(&bundle.dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let start = Instant::now();
+    let child = deploy_cmd(&board.pty);
+    std::thread::sleep(Duration::from_millis(1500));
+    board.killer()();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!(
+        "portlib deploy after the board died ({:.1?}): {stderr}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(start.elapsed() < BOUND);
+
+    board.restart();
+    let out = deploy_cmd(&board.pty).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_board_is(&mut board.connect(), &bundle, &[]);
 }
