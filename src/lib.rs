@@ -10,6 +10,7 @@
 //! * [`build`]: the bundle: import closure, compilation (cached, parallel), manifest, zip.
 //! * [`mpy`]: the Python → `.mpy` v6.3 compiler and its disassembler (no I/O).
 //! * [`board`]: transports to a board (serial raw REPL, USB mass storage) behind a trait.
+//! * [`deploy`]: incremental, atomic, verified sync of a bundle into a board's `/lib`.
 //! * [`testrun`]: test modules run one fresh VM each (host unix port or a board), with
 //!   regrtest-shaped, JUnit and JSON reports.
 //! * [`memreport`]: the heap each module keeps after its import, measured one fresh VM each.
@@ -18,6 +19,7 @@
 pub mod board;
 pub mod build;
 pub mod convention;
+pub mod deploy;
 pub mod diag;
 pub mod fsutil;
 pub mod memreport;

@@ -247,11 +247,18 @@ impl<T: Transport> SerialBoard<T> {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<()> {
         let op = format!("write {tmp}");
-        self.run(
-            &op,
-            tmp,
-            &render(py::OPEN_WRITE, true, &[('P', &py_str(tmp))]),
-        )?;
+        let open = render(py::OPEN_WRITE, true, &[('P', &py_str(tmp))]);
+        // Once the protocol is known, a file that fits in one chunk goes in one round trip
+        // (a bundle is mostly small files, and each exec costs a handshake).
+        if self.repl.raw_paste().is_some() && data.len() <= self.chunk() {
+            let mut code = open;
+            code.push_str(&render(py::WRITE_CHUNK, false, &[('B', &B64.encode(data))]));
+            code.push_str(py::CLOSE_WRITE);
+            self.run(&op, tmp, &code)?;
+            progress(data.len(), data.len());
+            return Ok(());
+        }
+        self.run(&op, tmp, &open)?;
         // The chunk size depends on raw-paste, known after the first exec.
         let chunk = self.chunk();
         let mut sent = 0;

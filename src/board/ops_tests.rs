@@ -151,6 +151,26 @@ fn write_atomic_with_hashlib() {
 }
 
 #[test]
+fn a_small_file_is_uploaded_in_one_exec_once_the_protocol_is_known() {
+    let data = b"X = 1\n".to_vec();
+    let mut b = board(vec![
+        ex("-\r\n"), // stat: raw-paste is negotiated here
+        ex(""),      // open + write + close
+        ex("1\r\n"), // hashlib?
+        ex(&format!("0 {}\r\n", digest_b64(&data))),
+        ex(""), // rename
+    ]);
+    assert_eq!(b.stat("/lib/x.py").unwrap(), None);
+    b.write_file_atomic("/lib/x.py", &data).unwrap();
+    let codes = codes(b, true);
+    let upload = &codes[1];
+    assert!(upload.contains("_f=open('/lib/x.py.portlib-tmp','wb')"));
+    assert!(upload.contains(&format!("_f.write(_d(b'{}'))", B64.encode(&data))));
+    assert!(upload.trim_end().ends_with("del _f"), "{upload}");
+    assert!(codes[4].contains("os.rename('/lib/x.py.portlib-tmp','/lib/x.py')"));
+}
+
+#[test]
 fn write_atomic_without_hashlib_reads_back() {
     let data = b"print('hi')\n".to_vec();
     let mut b = board(vec![

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod board_args;
 mod boards;
 mod build;
+mod deploy;
 mod dis;
 mod mem;
 mod repl;
@@ -112,6 +113,10 @@ enum Command {
     Run(run::RunArgs),
     /// Open a terminal on the board's REPL (Ctrl-] leaves).
     Repl(repl::ReplArgs),
+    /// Sync a bundle into the board's /lib: only changed files are sent, each written under a
+    /// temporary name, verified by SHA-256 and renamed; files portlib installed earlier and the
+    /// bundle dropped are removed; other files are never touched. Re-run after any interruption.
+    Deploy(deploy::DeployArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -133,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Boards(a) => a.run(g),
         Command::Run(a) => a.run(g),
         Command::Repl(a) => a.run(g),
+        Command::Deploy(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
