@@ -17,8 +17,9 @@ const NO_FS: &str = "the board has neither a serial port nor a drive";
 /// Arguments of `portlib deploy`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// The bundle folder (`manifest.json` and `lib/`, as `portlib build` writes it).
-    #[arg(value_name = "BUNDLE")]
+    /// The bundle folder (`manifest.json` and `lib/`, as `portlib build` writes it); `build/`,
+    /// `portlib build`'s default output, when omitted.
+    #[arg(value_name = "BUNDLE", default_value = "build")]
     pub bundle: PathBuf,
 
     #[command(flatten)]
