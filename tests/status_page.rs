@@ -72,7 +72,7 @@ fn page_from_fixture_reports_matches_expected_markdown() {
 
     // Independent of the expected file: the totals row adds up the fixture's cases.
     assert!(
-        md.contains("| **3 modules** | **1 passed, 2 failed, 0 skipped** | **7** | **2** | **1** | **1** | **1** | **1** | **1** | |"),
+        md.contains("| **all: 5 modules** | **2 passed, 2 failed, 1 skipped** | **10** | **4** | **1** | **1** | **2** | **1** | **1** | |"),
         "{md}"
     );
 }
