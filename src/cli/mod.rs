@@ -88,7 +88,8 @@ enum Command {
     Port(workspace::PortArgs),
     /// Verify that every patch applies exactly, renders validly and is canonical.
     Check(workspace::CheckArgs),
-    /// Per file: lines commented out, lines added, unrefreshed edits in work/.
+    /// Per file: lines commented out, lines added, unrefreshed edits in work/; with --markdown the
+    /// status page (PORT_STATUS.md), joined to test and mem reports.
     Status(workspace::StatusArgs),
     /// Write the effective sources (ported files + lib-src/) to a folder.
     Strip(workspace::StripArgs),

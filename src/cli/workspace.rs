@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use portlib::memreport::MemReport;
 use portlib::upstream::Upstream;
-use portlib::workspace::{self, Repo, WorkState};
+use portlib::workspace::{self, write_status_page, Repo, StatusPage, TestReport, WorkState};
 
 use super::{Global, Outcome};
 
@@ -167,8 +168,20 @@ pub struct StatusArgs {
     /// Modules to show; all by default (lib-src/ modules included).
     pub modules: Vec<String>,
     /// Print the result as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print the status page (PORT_STATUS.md) as Markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// With --markdown: a `portlib test --json` report to show per test module.
+    #[arg(long, value_name = "REPORT.json", requires = "markdown")]
+    pub tests: Option<PathBuf>,
+    /// With --markdown: a `portlib mem --json` report, for the import cost per module.
+    #[arg(long, value_name = "MEM.json", requires = "markdown")]
+    pub mem: Option<PathBuf>,
+    /// With --markdown: a line to show under the header (how the inputs were made); repeatable.
+    #[arg(long, value_name = "TEXT", requires = "markdown")]
+    pub note: Vec<String>,
 }
 
 impl StatusArgs {
@@ -177,6 +190,10 @@ impl StatusArgs {
         let upstream = open_upstream(global)?;
         let rows = workspace::status(&repo, &upstream, &self.modules)?;
         let mut out = std::io::stdout().lock();
+        if self.markdown {
+            self.write_page(&mut out, &rows)?;
+            return Ok(Outcome::Ok);
+        }
         if self.json {
             serde_json::to_writer_pretty(&mut out, &rows)?;
             writeln!(out)?;
@@ -203,6 +220,47 @@ impl StatusArgs {
             )?;
         }
         Ok(Outcome::Ok)
+    }
+}
+
+impl StatusArgs {
+    fn write_page(
+        &self,
+        out: &mut impl Write,
+        rows: &[workspace::FileStatus],
+    ) -> anyhow::Result<()> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        };
+        let tests = match &self.tests {
+            Some(p) => Some(TestReport::from_json(p, &read(p)?)?),
+            None => None,
+        };
+        let mem = match &self.mem {
+            Some(p) => Some(MemReport::from_json(p, &read(p)?)?),
+            None => None,
+        };
+        // The command as the reader would retype it: file names as given, notes left out.
+        let mut command = String::from("portlib status --markdown");
+        for m in &self.modules {
+            command.push_str(&format!(" {m}"));
+        }
+        if let Some(p) = &self.tests {
+            command.push_str(&format!(" --tests {}", p.display()));
+        }
+        if let Some(p) = &self.mem {
+            command.push_str(&format!(" --mem {}", p.display()));
+        }
+        let page = StatusPage {
+            version: env!("CARGO_PKG_VERSION"),
+            command: &command,
+            notes: &self.note,
+            files: rows,
+            tests: tests.as_ref(),
+            mem: mem.as_ref(),
+        };
+        write_status_page(out, &page)?;
+        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@
 mod check;
 mod files;
 mod pins;
+mod status_page;
 mod strip;
 
 pub use check::{check, CheckProblem, CheckReport};
@@ -21,6 +22,7 @@ pub use files::{
     WorkState,
 };
 pub use pins::Pins;
+pub use status_page::{write_status_page, StatusPage, StatusPageError, TestReport};
 pub use strip::{effective_sources, strip, StripReport};
 
 use std::path::{Path, PathBuf};
