@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod compile;
 mod dis;
 mod mem;
 mod test;
@@ -96,6 +97,9 @@ enum Command {
     Mem(mem::MemArgs),
     /// Disassemble a .mpy v6.3 bytecode file (ours or mpy-cross's) into readable text.
     Dis(dis::DisArgs),
+    /// Compile Python files to .mpy v6.3, byte-identical to mpy-cross 1.29 (or
+    /// CircuitPython 10's); errors print as FILE:LINE:COL: SyntaxError: message (exit 1).
+    Compile(compile::CompileArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -113,6 +117,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => a.run(g),
         Command::Mem(a) => a.run(g),
         Command::Dis(a) => a.run(g),
+        Command::Compile(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

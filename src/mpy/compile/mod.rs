@@ -18,6 +18,9 @@ mod func;
 mod stmt;
 mod trystmt;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 
 use crate::mpy::emit::{EmitError, Emitter, Label, Pass, PassEnd, ScopeId};
