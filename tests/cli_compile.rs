@@ -30,15 +30,10 @@ fn writes_mpy_next_to_the_input_equal_to_the_golden() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::copy(fixture("calls.py"), dir.path().join("calls.py")).expect("copy");
     // Run inside the folder so that the source name is the bare file name, as for the golden.
-    let out = portlib()
-        .current_dir(dir.path())
-        .args(["compile", "calls.py"])
-        .output()
-        .expect("runs portlib");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        portlib()
+            .current_dir(dir.path())
+            .args(["compile", "calls.py"]),
     );
     let ours = std::fs::read(dir.path().join("calls.mpy")).expect("output written");
     let golden = std::fs::read(fixture("calls.mpy")).expect("golden");
@@ -49,17 +44,12 @@ fn writes_mpy_next_to_the_input_equal_to_the_golden() {
 fn source_name_option_and_output_option() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out_path = dir.path().join("x.mpy");
-    let out = portlib()
-        .arg("compile")
-        .arg(fixture("worked_example.py"))
-        .args(["-s", "worked_example.py", "-o"])
-        .arg(&out_path)
-        .output()
-        .expect("runs portlib");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        portlib()
+            .arg("compile")
+            .arg(fixture("worked_example.py"))
+            .args(["-s", "worked_example.py", "-o"])
+            .arg(&out_path),
     );
     let ours = std::fs::read(&out_path).expect("output written");
     assert!(ours == std::fs::read(fixture("worked_example.mpy")).expect("golden"));
@@ -95,16 +85,11 @@ fn missing_input_is_an_error_exit_2() {
 
 #[test]
 fn circuitpython_target_writes_c_magic() {
-    let out = portlib()
-        .arg("compile")
-        .arg(fixture("empty.py"))
-        .args(["--target", "circuitpython", "-o", "-"])
-        .output()
-        .expect("runs portlib");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(&out.stdout[..4], b"C\x06\x00\x1f");
+    let stdout = succeed(portlib().arg("compile").arg(fixture("empty.py")).args([
+        "--target",
+        "circuitpython",
+        "-o",
+        "-",
+    ]));
+    assert_eq!(&stdout[..4], b"C\x06\x00\x1f");
 }
