@@ -7,7 +7,7 @@ use crate::mpy::emit::{BuildKind, Label, Pass};
 use crate::mpy::lexer::TokenKind as K;
 use crate::mpy::opcode::{BinaryOp, UnaryOp};
 use crate::mpy::parse::{Node, Rule, StructNode};
-use crate::mpy::scope::{ScopeKind, FLAG_PARAM, SCOPE_GENERATOR};
+use crate::mpy::scope::{IdKind, ScopeKind, FLAG_PARAM, SCOPE_GENERATOR};
 
 /// The binary operator spelled `sym`; the symbols come from a fixed table in this module.
 pub(super) fn binop(sym: &str) -> BinaryOp {
@@ -276,11 +276,12 @@ impl<'a> Compiler<'a> {
         if !matches!(self.scope().kind, ScopeKind::Function | ScopeKind::Lambda) {
             return Err(self.syntax_error(n, "'await' outside function"));
         }
-        if self.opts.target == crate::mpy::format::Target::CircuitPython {
-            return Err(self.unsupported("await (CircuitPython)"));
-        }
         self.atom_expr(s)?;
-        self.yield_from();
+        if self.opts.target == crate::mpy::format::Target::CircuitPython {
+            self.await_circuitpython();
+        } else {
+            self.yield_from();
+        }
         Ok(())
     }
 
@@ -519,8 +520,8 @@ impl<'a> Compiler<'a> {
                 self.em.yield_value();
             }
             Node::Struct(f) if f.rule == Rule::yield_arg_from => {
-                if self.opts.target == crate::mpy::format::Target::CircuitPython {
-                    return Err(self.unsupported("yield from (CircuitPython)"));
+                if self.scope().flags & crate::mpy::scope::SCOPE_ASYNC != 0 {
+                    return Err(self.syntax_error(n, "'yield from' inside async function"));
                 }
                 self.compile_node(&f.children[0])?;
                 self.yield_from();
@@ -540,7 +541,29 @@ impl<'a> Compiler<'a> {
         self.compile_node(value)?;
         self.em.dup_top();
         if self.pass == Pass::Scope && self.scope().kind.is_comp_like() {
-            return Err(self.unsupported(":= inside a comprehension"));
+            // The target binds in the enclosing scope: global from a module-level
+            // comprehension, nonlocal otherwise.
+            let parent = self.scope().parent.unwrap_or(0);
+            let pid = self.scopes.note_store(parent, target);
+            let cur = self.cur;
+            if self.scopes.scopes[parent].ids[pid].kind == IdKind::GlobalExplicit {
+                self.scopes.scopes[cur].find_or_add(target, IdKind::GlobalExplicit);
+            } else {
+                let (id, _) = self.scopes.scopes[cur].find_or_add(target, IdKind::Undecided);
+                let is_global = self.scopes.scopes[parent].parent.is_none();
+                let rec = &mut self.scopes.scopes[cur].ids[id];
+                if !is_global && rec.kind == IdKind::GlobalImplicit {
+                    rec.kind = IdKind::Undecided;
+                }
+                let declared = if is_global {
+                    self.scopes.declare_global(cur, id)
+                } else {
+                    self.scopes.declare_nonlocal(cur, id)
+                };
+                if let Err(e) = declared {
+                    return Err(self.syntax_error(name, &e.to_string()));
+                }
+            }
         }
         self.store_id(target);
         Ok(())

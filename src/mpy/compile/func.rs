@@ -226,8 +226,9 @@ impl<'a> Compiler<'a> {
     pub(super) fn async_stmt(&mut self, s: &'a StructNode) -> R {
         match s.children[0].as_struct() {
             Some(f) if f.rule == Rule::funcdef => self.funcdef(f, true),
-            Some(f) if f.rule == Rule::with_stmt => Err(self.unsupported("async with")),
-            Some(f) if f.rule == Rule::for_stmt => Err(self.unsupported("async for")),
+            Some(f) if f.rule == Rule::with_stmt || f.rule == Rule::for_stmt => {
+                self.async_for_or_with(&s.children[0], f)
+            }
             _ => Err(self.unsupported("async statement")),
         }
     }

@@ -13,6 +13,7 @@
 //! Anything this compiler cannot yet reproduce byte for byte is refused with
 //! [`CompileError::Unsupported`] instead of producing different bytes.
 
+mod asyncstmt;
 mod expr;
 mod func;
 mod stmt;

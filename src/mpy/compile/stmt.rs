@@ -433,14 +433,7 @@ impl<'a> Compiler<'a> {
         }
         let end = self.em.new_label();
         self.if_cond(&s.children[0], true, end)?;
-        if self.pass == Pass::Scope {
-            // mpy-cross's assert loads AssertionError through the emitter even in pass 1,
-            // so the qstr is registered in phase A (§3.10); a string load does exactly that
-            // in this pass and writes nothing.
-            self.em.load_const_string(b"AssertionError");
-        } else {
-            self.em.load_global(b"AssertionError");
-        }
+        self.load_global_phase_a(b"AssertionError");
         if !matches!(s.children[1], Node::Null) {
             self.compile_node(&s.children[1])?;
             self.em.call_function(1, 0, false);

@@ -7,14 +7,14 @@ use crate::mpy::parse::{Node, Rule, StructNode};
 
 /// The kind of block a `SETUP_*` opens.
 #[derive(Clone, Copy)]
-enum Block {
+pub(super) enum Block {
     With,
     Except,
     Finally,
 }
 
 impl<'a> Compiler<'a> {
-    fn enter_block(&mut self, label: Label, kind: Block) {
+    pub(super) fn enter_block(&mut self, label: Label, kind: Block) {
         match kind {
             Block::With => self.em.setup_with(label),
             Block::Except => self.em.setup_except(label),
@@ -24,7 +24,7 @@ impl<'a> Compiler<'a> {
         self.em.enter_exception_level();
     }
 
-    fn leave_block(&mut self) {
+    pub(super) fn leave_block(&mut self) {
         self.except_level -= 1;
         self.em.exit_exception_level();
         self.em.end_finally();
