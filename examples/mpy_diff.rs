@@ -237,14 +237,18 @@ fn main() -> ExitCode {
             (Reference::Rejected { text, .. }, Ok(_)) => only_ref_reject.push((rel.clone(), text)),
         }
     }
-    for (rel, ours, reference) in mismatches.iter().take(args.show) {
+    for (k, (rel, ours, reference)) in mismatches.iter().enumerate() {
         let at = ours
             .iter()
             .zip(reference)
             .position(|(a, b)| a != b)
             .unwrap_or(ours.len().min(reference.len()));
-        println!("=== {rel}: first difference at offset {at} (portlib | mpy-cross)");
-        print!("{}", side_by_side(&dis(ours), &dis(reference)));
+        if k < args.show {
+            println!("=== {rel}: first difference at offset {at} (portlib | mpy-cross)");
+            print!("{}", side_by_side(&dis(ours), &dis(reference)));
+        } else {
+            println!("differs: {rel} at offset {at}");
+        }
     }
     for (rel, text) in &only_ref_reject {
         println!("only mpy-cross rejects {rel}: {text}");

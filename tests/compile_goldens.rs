@@ -74,3 +74,33 @@ fn every_fixture_compiles_byte_identical_to_mpy_cross() {
         failures.join("\n\n")
     );
 }
+
+/// CircuitPython 10's mpy-cross writes MicroPython's bytes with magic `C` except for `await`
+/// and `async def` (mpy-format §4.1); every fixture without those must compare that way.
+#[test]
+fn circuitpython_target_matches_goldens_apart_from_the_magic() {
+    use portlib::mpy::format::Target;
+    let opts = CompileOptions {
+        target: Target::CircuitPython,
+        ..CompileOptions::default()
+    };
+    let mut checked = 0;
+    for py in sources() {
+        let src = fs::read(&py).expect("readable fixture");
+        let text = String::from_utf8_lossy(&src);
+        if text.contains("async") || text.contains("await") {
+            continue;
+        }
+        let name = py
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let mut golden = fs::read(py.with_extension("mpy")).expect("golden");
+        golden[0] = b'C';
+        let ours = compile(&src, &name, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(ours == golden, "{name}: CircuitPython output differs");
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} fixtures checked");
+}

@@ -189,11 +189,23 @@ impl<'a> Compiler<'a> {
             let dk = kids(dec);
             let names = list_of(&dk[0], Rule::dotted_name);
             if id_of(names[0]) == Some(b"micropython".as_slice()) {
-                if names.len() == 2 && id_of(names[1]) == Some(b"bytecode".as_slice()) {
-                    n_builtin += 1;
-                    continue;
+                // mpy-cross has no native architecture unless given -march, so every
+                // emitter but bytecode is refused the way it refuses them.
+                let attr = if names.len() == 2 {
+                    id_of(names[1])
+                } else {
+                    None
+                };
+                match attr {
+                    Some(b"bytecode") => {
+                        n_builtin += 1;
+                        continue;
+                    }
+                    Some(b"native" | b"viper" | b"asm_thumb" | b"asm_xtensa" | b"asm_rv32") => {
+                        return Err(self.syntax_error(names[0], "invalid arch"));
+                    }
+                    _ => return Err(self.syntax_error(names[0], "invalid micropython decorator")),
                 }
-                return Err(self.unsupported("@micropython decorator other than bytecode"));
             }
             self.compile_node(names[0])?;
             for n in &names[1..] {

@@ -232,6 +232,16 @@ fn is_const_false(n: &Node) -> bool {
     parse::const_truth(n) == Some(false)
 }
 
+/// Whether `c` holds a NaN other than `math.nan`'s (which is one shared object and merges).
+fn has_computed_nan(c: &Const) -> bool {
+    let odd = |v: f64| v.is_nan() && v.to_bits() != f64::NAN.to_bits();
+    match c {
+        Const::Float(f) | Const::Complex(f) => odd(f.value),
+        Const::Tuple(items) => items.iter().any(has_computed_nan),
+        _ => false,
+    }
+}
+
 /// A parse-tree constant as a constant-table entry.
 fn const_entry(c: &Const) -> format::Const {
     match c {
@@ -398,6 +408,11 @@ impl<'a> Compiler<'a> {
             Node::Token(k) => self.load_token(*k)?,
             Node::Const(c) => {
                 self.set_line(c.line);
+                if has_computed_nan(&c.value) {
+                    // mpy-cross keeps such a NaN as its own object per parse node (it never
+                    // equals another constant), which the deduplicating table cannot express.
+                    return Err(self.unsupported("NaN constant made by folding arithmetic"));
+                }
                 self.em.load_const_obj(const_entry(&c.value));
             }
             Node::Struct(s) => {

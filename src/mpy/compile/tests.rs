@@ -43,6 +43,12 @@ fn syntax_errors_match_mpy_cross() {
     syntax("a, *b, *c = d\n", "multiple *x in assignment", 1);
     syntax("f() = 1\n", "can't assign to expression", 1);
     syntax("yield 1\n", "'yield' outside function", 1);
+    syntax("@micropython.native\ndef f(): pass\n", "invalid arch", 1);
+    syntax(
+        "@micropython.foo\ndef f(): pass\n",
+        "invalid micropython decorator",
+        1,
+    );
 }
 
 #[test]
@@ -78,4 +84,16 @@ fn assert_is_dropped_at_o1_but_its_line_stays() {
     )
     .expect("compiles");
     assert!(o1.len() < o0.len());
+}
+
+#[test]
+fn math_nan_merges_but_a_folded_nan_is_refused() {
+    let ok = compile(
+        b"a = math.nan\nb = math.nan\n",
+        "t.py",
+        &CompileOptions::default(),
+    );
+    assert!(ok.is_ok());
+    let e = err("a = -math.nan\n");
+    assert_eq!(e.kind(), "Unsupported");
 }
