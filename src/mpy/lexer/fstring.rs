@@ -48,8 +48,7 @@ fn split_into(
         let (expr_end, conv_at, spec_at) = field_parts(field);
         let mut expr = &field[..expr_end];
         fmt.push(b'{');
-        let mut conv: Option<&[u8]> =
-            conv_at.map(|c| &field[c + 1..spec_at.unwrap_or(field.len())]);
+        let conv: Option<&[u8]> = conv_at.map(|c| &field[c + 1..spec_at.unwrap_or(field.len())]);
         // `{x=}` prints the expression text first and defaults to repr.
         let trimmed = trim_end(expr);
         if trimmed.ends_with(b"=")
@@ -63,9 +62,6 @@ fn split_into(
             fmt.extend_from_slice(expr);
             fmt.push(b'{');
             expr = &trimmed[..trimmed.len() - 1];
-            if conv.is_none() && spec_at.is_none() {
-                conv = Some(b"r");
-            }
         }
         if trim_end(expr).is_empty() {
             return Err(());

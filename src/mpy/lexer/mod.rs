@@ -62,17 +62,6 @@ pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
 }
 
 /// CR and CR LF become LF, and a missing final newline is added (empty input stays empty).
-fn escape_braces(v: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len());
-    for &b in v {
-        out.push(b);
-        if b == b'{' || b == b'}' {
-            out.push(b);
-        }
-    }
-    out
-}
-
 fn normalize_newlines(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() + 1);
     let mut i = 0;
@@ -408,10 +397,8 @@ impl<'a> Lexer<'a> {
                 self.cur.bump();
             }
             if prefix.fstring {
-                if !fstring_seen {
-                    // Braces of plain pieces already joined become literal braces.
-                    value = escape_braces(&value);
-                }
+                // Braces of adjacent plain pieces are NOT escaped by mpy-cross 1.29 (they
+                // become format fields, MicroPython's documented f-string difference).
                 fstring_seen = true;
                 let piece = string::read_literal(&mut self.cur, true, false);
                 if piece.unterminated {
@@ -438,11 +425,7 @@ impl<'a> Lexer<'a> {
                     return true;
                 }
                 bad |= piece.invalid;
-                if fstring_seen {
-                    value.extend_from_slice(&escape_braces(&piece.value));
-                } else {
-                    value.extend_from_slice(&piece.value);
-                }
+                value.extend_from_slice(&piece.value);
             }
             self.skip_blanks(true);
         }
