@@ -97,3 +97,11 @@ fn math_nan_merges_but_a_folded_nan_is_refused() {
     let e = err("a = -math.nan\n");
     assert_eq!(e.kind(), "Unsupported");
 }
+
+#[test]
+fn deep_nesting_compiles_without_overflowing_the_stack() {
+    // mpy-cross 1.29 compiles 5,000 nested list displays; so must we.
+    let n = 5000;
+    let src = format!("x = {}y{}\n", "[".repeat(n), "]".repeat(n));
+    compile(src.as_bytes(), "t.py", &CompileOptions::default()).expect("compiles");
+}
