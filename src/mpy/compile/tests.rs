@@ -105,3 +105,17 @@ fn deep_nesting_compiles_without_overflowing_the_stack() {
     let src = format!("x = {}y{}\n", "[".repeat(n), "]".repeat(n));
     compile(src.as_bytes(), "t.py", &CompileOptions::default()).expect("compiles");
 }
+
+#[test]
+fn multi_line_fstring_with_an_attribute_field_is_refused() {
+    let e = err("y = 1\nx = f\"\"\"a\n{b.c}\n\"\"\"\n");
+    assert_eq!(e.kind(), "Unsupported");
+    assert_eq!(e.line(), 2);
+    // A lone name in such a field never reaches the line table, so it compiles.
+    compile(
+        b"x = f\"\"\"a\n{b}\n\"\"\"\n",
+        "t.py",
+        &CompileOptions::default(),
+    )
+    .expect("compiles");
+}

@@ -33,6 +33,11 @@ pub enum LexError {
     /// A `\N{...}` escape; mpy-cross raises `NotImplementedError` without a location.
     #[error("NotImplementedError: unicode name escapes")]
     UnicodeNameEscape,
+    /// Not an mpy-cross error but a portlib limitation: an f-string spanning several lines
+    /// with a field that is more than a name. mpy-cross gives the field's tokens line numbers
+    /// that portlib does not reproduce yet, so it refuses instead of writing other bytes.
+    #[error("portlib cannot yet reproduce the line numbers of a field in a multi-line f-string")]
+    MultiLineFStringField,
 }
 
 /// The token stream of one source file.
@@ -59,6 +64,22 @@ pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
     let mut lx = Lexer::new(&text, opts);
     lx.run();
     lx.out
+}
+
+/// Whether an f-string field's tokens (`( expr )`) are a lone name or keyword constant, whose
+/// line never reaches the line table.
+fn simple_field(tokens: &[Token]) -> bool {
+    match tokens {
+        [open, t, close]
+            if open.kind == TokenKind::DelParenOpen && close.kind == TokenKind::DelParenClose =>
+        {
+            matches!(
+                t.kind,
+                TokenKind::Name | TokenKind::KwNone | TokenKind::KwTrue | TokenKind::KwFalse
+            )
+        }
+        _ => false,
+    }
 }
 
 /// CR and CR LF become LF, and a missing final newline is added (empty input stays empty).
@@ -410,6 +431,9 @@ impl<'a> Lexer<'a> {
                         match string::decode(&fmt, false, prefix.raw) {
                             Ok(v) => value.extend_from_slice(&v.value),
                             Err(e) => return self.raise(e, line, col),
+                        }
+                        if piece.value.contains(&b'\n') && args.iter().any(|a| !simple_field(a)) {
+                            return self.raise(LexError::MultiLineFStringField, line, col);
                         }
                         fargs.extend(args);
                     }
