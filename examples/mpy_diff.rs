@@ -84,8 +84,7 @@ enum Reference {
     Rejected { line: Option<u32>, text: String },
 }
 
-fn run_mpy_cross(exe: &Path, top: &Path, rel: &str, out: &Path, cp: bool) -> Reference {
-    let _ = cp;
+fn run_mpy_cross(exe: &Path, top: &Path, rel: &str, out: &Path) -> Reference {
     let res = Command::new(exe)
         .current_dir(top)
         .arg("-o")
@@ -193,7 +192,7 @@ fn main() -> ExitCode {
             }
         };
         let out = tmp.path().join(format!("ref{i}.mpy"));
-        let mut reference = run_mpy_cross(&args.mpy_cross, &top, rel, &out, false);
+        let mut reference = run_mpy_cross(&args.mpy_cross, &top, rel, &out);
         if args.target == Target::CircuitPython {
             // No CircuitPython mpy-cross here: its output equals MicroPython's apart from
             // the magic byte for all but the few files listed in mpy-format §4.1.
