@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod board_args;
 mod boards;
+mod compile;
 mod dis;
 mod mem;
 mod repl;
@@ -108,6 +109,9 @@ enum Command {
     Run(run::RunArgs),
     /// Open a terminal on the board's REPL (Ctrl-] leaves).
     Repl(repl::ReplArgs),
+    /// Compile Python files to .mpy v6.3, byte-identical to mpy-cross 1.29 (or
+    /// CircuitPython 10's); errors print as FILE:LINE:COL: SyntaxError: message (exit 1).
+    Compile(compile::CompileArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -128,6 +132,7 @@ pub fn main() -> ExitCode {
         Command::Boards(a) => a.run(g),
         Command::Run(a) => a.run(g),
         Command::Repl(a) => a.run(g),
+        Command::Compile(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -33,6 +33,11 @@ pub enum LexError {
     /// A `\N{...}` escape; mpy-cross raises `NotImplementedError` without a location.
     #[error("NotImplementedError: unicode name escapes")]
     UnicodeNameEscape,
+    /// Not an mpy-cross error but a portlib limitation: an f-string spanning several lines
+    /// with a field that is more than a name. mpy-cross gives the field's tokens line numbers
+    /// that portlib does not reproduce yet, so it refuses instead of writing other bytes.
+    #[error("portlib cannot yet reproduce the line numbers of a field in a multi-line f-string")]
+    MultiLineFStringField,
 }
 
 /// The token stream of one source file.
@@ -65,6 +70,32 @@ pub(crate) fn tokenize_nested(source: &[u8], opts: LexOptions, nesting: u32) -> 
     lx.nesting = nesting;
     lx.run();
     lx.out
+}
+
+/// Whether an f-string field's expression is a lone name or keyword constant, whose line
+/// never reaches the line table.
+fn simple_field(expr: &[u8], opts: LexOptions, nesting: u32) -> bool {
+    let mut src = Vec::with_capacity(expr.len() + 2);
+    src.push(b'(');
+    src.extend_from_slice(expr);
+    src.push(b')');
+    let toks = tokenize_nested(&src, opts, nesting + 1);
+    let toks: Vec<&Token> = toks
+        .tokens
+        .iter()
+        .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
+        .collect();
+    match toks[..] {
+        [open, t, close]
+            if open.kind == TokenKind::DelParenOpen && close.kind == TokenKind::DelParenClose =>
+        {
+            matches!(
+                t.kind,
+                TokenKind::Name | TokenKind::KwNone | TokenKind::KwTrue | TokenKind::KwFalse
+            )
+        }
+        _ => false,
+    }
 }
 
 /// CR and CR LF become LF, and a missing final newline is added. Empty input becomes a
@@ -408,6 +439,8 @@ impl<'a> Lexer<'a> {
                 self.cur.bump();
             }
             if prefix.fstring {
+                // Braces of adjacent plain pieces are NOT escaped (mpy-cross 1.29 makes them
+                // format fields, MicroPython's documented f-string difference).
                 fstring_seen = true;
                 let piece = string::read_literal(&mut self.cur, true, false);
                 if piece.unterminated {
@@ -422,6 +455,14 @@ impl<'a> Lexer<'a> {
                                 bad |= v.invalid;
                             }
                             Err(e) => return self.raise(e, line, col),
+                        }
+                        let multi_line = piece.value.contains(&b'\n');
+                        if multi_line
+                            && args
+                                .iter()
+                                .any(|a| !simple_field(a, self.opts, self.nesting))
+                        {
+                            return self.raise(LexError::MultiLineFStringField, line, col);
                         }
                         fargs.extend(args);
                     }

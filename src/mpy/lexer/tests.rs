@@ -233,7 +233,10 @@ fn fstrings_become_format_calls() {
     // Plain pieces joined to an f-string keep their braces as they are.
     assert_eq!(find(b"x = 'p' f'{y}' 'q{'\n", K::String).text, b"p{}q{");
     assert_eq!(t.tokens[4].text, b"format");
+    // mpy-cross 1.29: `{a=}` keeps no implicit `!r`, and braces of an adjacent plain
+    // literal stay format fields (MicroPython's documented f-string difference).
     assert_eq!(find(b"x = f'{a=}'\n", K::String).text, b"a={}");
+    assert_eq!(find(b"x = 'a{}a' f'{b}'\n", K::String).text, b"a{}a{}");
     assert!(kinds(b"x = f'{'\n").contains(&K::Invalid));
     // An f-string inside an f-string expression is rewritten too.
     let nested = lex(b"x = f'{f\"{y}\"}'\n");
@@ -241,4 +244,15 @@ fn fstrings_become_format_calls() {
         nested.tokens.iter().filter(|t| t.text == b"format").count(),
         2
     );
+}
+
+#[test]
+fn multi_line_fstrings_refuse_fields_beyond_a_name() {
+    let ok = lex(b"x = f'''a\n{b} {None}'''\n");
+    assert!(ok.raise.is_none());
+    let refused = lex(b"x = f'''a\n{b + 1}'''\n");
+    assert!(matches!(
+        refused.raise,
+        Some((LexError::MultiLineFStringField, 1, _))
+    ));
 }
