@@ -115,13 +115,6 @@ impl CompileError {
 
 impl From<parse::ParseError> for CompileError {
     fn from(e: parse::ParseError) -> Self {
-        if e.kind == parse::ParseErrorKind::Lex(crate::mpy::lexer::LexError::MultiLineFStringField)
-        {
-            return CompileError::Unsupported {
-                construct: "multi-line f-string with a field other than a name",
-                line: e.line,
-            };
-        }
         let text = e.kind.to_string();
         let (exception, message) = match text.split_once(": ") {
             Some((a, b)) => (a.to_string(), b.to_string()),

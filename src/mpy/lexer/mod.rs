@@ -33,11 +33,6 @@ pub enum LexError {
     /// A `\N{...}` escape; mpy-cross raises `NotImplementedError` without a location.
     #[error("NotImplementedError: unicode name escapes")]
     UnicodeNameEscape,
-    /// Not an mpy-cross error but a portlib limitation: an f-string spanning several lines
-    /// with a field that is more than a name. mpy-cross gives the field's tokens line numbers
-    /// that portlib does not reproduce yet, so it refuses instead of writing other bytes.
-    #[error("portlib cannot yet reproduce the line numbers of a field in a multi-line f-string")]
-    MultiLineFStringField,
 }
 
 /// The token stream of one source file.
@@ -70,32 +65,6 @@ pub(crate) fn tokenize_nested(source: &[u8], opts: LexOptions, nesting: u32) -> 
     lx.nesting = nesting;
     lx.run();
     lx.out
-}
-
-/// Whether an f-string field's expression is a lone name or keyword constant, whose line
-/// never reaches the line table.
-fn simple_field(expr: &[u8], opts: LexOptions, nesting: u32) -> bool {
-    let mut src = Vec::with_capacity(expr.len() + 2);
-    src.push(b'(');
-    src.extend_from_slice(expr);
-    src.push(b')');
-    let toks = tokenize_nested(&src, opts, nesting + 1);
-    let toks: Vec<&Token> = toks
-        .tokens
-        .iter()
-        .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
-        .collect();
-    match toks[..] {
-        [open, t, close]
-            if open.kind == TokenKind::DelParenOpen && close.kind == TokenKind::DelParenClose =>
-        {
-            matches!(
-                t.kind,
-                TokenKind::Name | TokenKind::KwNone | TokenKind::KwTrue | TokenKind::KwFalse
-            )
-        }
-        _ => false,
-    }
 }
 
 /// CR and CR LF become LF, and a missing final newline is added. Empty input becomes a
@@ -456,14 +425,6 @@ impl<'a> Lexer<'a> {
                             }
                             Err(e) => return self.raise(e, line, col),
                         }
-                        let multi_line = piece.value.contains(&b'\n');
-                        if multi_line
-                            && args
-                                .iter()
-                                .any(|a| !simple_field(a, self.opts, self.nesting))
-                        {
-                            return self.raise(LexError::MultiLineFStringField, line, col);
-                        }
                         fargs.extend(args);
                     }
                     None => bad = true,
@@ -500,8 +461,9 @@ impl<'a> Lexer<'a> {
                 self.opts,
                 self.nesting,
             );
-            if done.is_none() {
-                self.push(TokenKind::Invalid, end_line, end_col, Vec::new());
+            match done {
+                Some(extra) => self.cur.line += extra,
+                None => self.push(TokenKind::Invalid, end_line, end_col, Vec::new()),
             }
         }
         true
