@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod board_args;
 mod boards;
 mod build;
+mod compile;
 mod deploy;
 mod dis;
 mod mem;
@@ -118,6 +119,9 @@ enum Command {
     /// temporary name, verified by SHA-256 and renamed; files portlib installed earlier and the
     /// bundle dropped are removed; other files are never touched. Re-run after any interruption.
     Deploy(deploy::DeployArgs),
+    /// Compile Python files to .mpy v6.3, byte-identical to mpy-cross 1.29 (or
+    /// CircuitPython 10's); errors print as FILE:LINE:COL: SyntaxError: message (exit 1).
+    Compile(compile::CompileArgs),
 }
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
@@ -140,6 +144,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => a.run(g),
         Command::Repl(a) => a.run(g),
         Command::Deploy(a) => a.run(g),
+        Command::Compile(a) => a.run(g),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

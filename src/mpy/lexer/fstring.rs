@@ -73,8 +73,10 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
     Some((fmt, args))
 }
 
-/// Append `.format((arg),...,)` after the string token just pushed. `None` if an argument
-/// could not be tokenised.
+/// Append `.format((arg),...,)` after the string token just pushed, and return how many
+/// newlines the argument texts hold: MicroPython lexes those texts after the string, so
+/// their newlines move the argument tokens and every later line down once more (mpy-cross
+/// line tables show it). `None` if an argument could not be tokenised.
 pub(crate) fn emit_format_call(
     out: &mut Vec<Token>,
     args: &[Vec<u8>],
@@ -82,19 +84,20 @@ pub(crate) fn emit_format_call(
     col: u32,
     opts: LexOptions,
     nesting: u32,
-) -> Option<()> {
+) -> Option<u32> {
     if nesting >= MAX_NESTING {
         return None;
     }
-    let tok = |kind, text: &[u8]| Token {
+    let tok = |kind, line, text: &[u8]| Token {
         kind,
         line,
         col,
         text: text.to_vec(),
     };
-    out.push(tok(TokenKind::DelPeriod, b""));
-    out.push(tok(TokenKind::Name, b"format"));
-    out.push(tok(TokenKind::DelParenOpen, b""));
+    out.push(tok(TokenKind::DelPeriod, line, b""));
+    out.push(tok(TokenKind::Name, line, b"format"));
+    out.push(tok(TokenKind::DelParenOpen, line, b""));
+    let mut extra = 0u32;
     for arg in args {
         let mut src = Vec::with_capacity(arg.len() + 2);
         src.push(b'(');
@@ -104,18 +107,21 @@ pub(crate) fn emit_format_call(
         if toks.raise.is_some() {
             return None;
         }
+        let base = line + extra;
         out.extend(
             toks.tokens
                 .into_iter()
                 .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
                 .map(|mut t| {
-                    t.line = line;
+                    t.line = base + t.line.saturating_sub(1);
                     t.col = col;
                     t
                 }),
         );
-        out.push(tok(TokenKind::DelComma, b""));
+        let newlines = arg.iter().filter(|&&b| b == b'\n').count();
+        extra = extra.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+        out.push(tok(TokenKind::DelComma, line + extra, b""));
     }
-    out.push(tok(TokenKind::DelParenClose, b""));
-    Some(())
+    out.push(tok(TokenKind::DelParenClose, line + extra, b""));
+    Some(extra)
 }

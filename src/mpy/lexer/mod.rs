@@ -408,6 +408,8 @@ impl<'a> Lexer<'a> {
                 self.cur.bump();
             }
             if prefix.fstring {
+                // Braces of adjacent plain pieces are NOT escaped (mpy-cross 1.29 makes them
+                // format fields, MicroPython's documented f-string difference).
                 fstring_seen = true;
                 let piece = string::read_literal(&mut self.cur, true, false);
                 if piece.unterminated {
@@ -459,8 +461,9 @@ impl<'a> Lexer<'a> {
                 self.opts,
                 self.nesting,
             );
-            if done.is_none() {
-                self.push(TokenKind::Invalid, end_line, end_col, Vec::new());
+            match done {
+                Some(extra) => self.cur.line += extra,
+                None => self.push(TokenKind::Invalid, end_line, end_col, Vec::new()),
             }
         }
         true

@@ -233,7 +233,10 @@ fn fstrings_become_format_calls() {
     // Plain pieces joined to an f-string keep their braces as they are.
     assert_eq!(find(b"x = 'p' f'{y}' 'q{'\n", K::String).text, b"p{}q{");
     assert_eq!(t.tokens[4].text, b"format");
+    // mpy-cross 1.29: `{a=}` keeps no implicit `!r`, and braces of an adjacent plain
+    // literal stay format fields (MicroPython's documented f-string difference).
     assert_eq!(find(b"x = f'{a=}'\n", K::String).text, b"a={}");
+    assert_eq!(find(b"x = 'a{}a' f'{b}'\n", K::String).text, b"a{}a{}");
     assert!(kinds(b"x = f'{'\n").contains(&K::Invalid));
     // An f-string inside an f-string expression is rewritten too.
     let nested = lex(b"x = f'{f\"{y}\"}'\n");
@@ -241,4 +244,19 @@ fn fstrings_become_format_calls() {
         nested.tokens.iter().filter(|t| t.text == b"format").count(),
         2
     );
+}
+
+#[test]
+fn fstring_field_newlines_count_again_after_the_string() {
+    // MicroPython lexes the field texts after the closing quote, so a newline inside a
+    // field moves the field's later tokens and every following line down once more.
+    let t = lex(b"x = f'''a{b +\n1}'''\ny\n");
+    let one = t
+        .tokens
+        .iter()
+        .find(|t| t.kind == K::Integer)
+        .expect("the 1");
+    assert_eq!(one.line, 3);
+    let y = t.tokens.iter().rfind(|t| t.text == b"y").expect("y");
+    assert_eq!(y.line, 4);
 }

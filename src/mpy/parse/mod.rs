@@ -38,6 +38,9 @@ pub use grammar::Rule;
 pub use node::{dump, Const, ConstNode, Float, Node, StructNode};
 pub use number::{FloatOps, NumberError, StdFloatOps};
 
+// The compiler decides constant conditions with the same truth rule as the folder.
+pub(crate) use fold::const_truth;
+
 use crate::mpy::lexer::LexError;
 
 /// Which compiler's behaviour to reproduce.
