@@ -80,7 +80,7 @@ const UNITTEST: [&str; 11] = [
 fn py_bundle_is_the_effective_sources_with_a_manifest() {
     let repo = fixture();
     let dir = repo.path();
-    let stdout = ok(dir, &["build"]);
+    let stdout = ok(dir, &["build", "--format=py"]);
     assert!(stdout.contains("built 15 file(s)"), "{stdout}");
     ok(dir, &["strip", "--out", "stripped"]);
 
@@ -121,7 +121,7 @@ fn py_bundle_is_the_effective_sources_with_a_manifest() {
         );
     }
 
-    ok(dir, &["build", "--tests"]);
+    ok(dir, &["build", "--format=py", "--tests"]);
     let with_tests = manifest_paths(&dir.join("build"));
     assert!(with_tests.contains(&"lib/unittest/test/test_case.py".to_string()));
     assert_eq!(
@@ -134,7 +134,7 @@ fn py_bundle_is_the_effective_sources_with_a_manifest() {
 fn unittest_pulls_exactly_its_closure() {
     let repo = fixture();
     let dir = repo.path();
-    ok(dir, &["build", "unittest"]);
+    ok(dir, &["build", "--format=py", "unittest"]);
     let mut expected: Vec<String> = UNITTEST.iter().map(|s| s.to_string()).collect();
     // unittest/loader.py imports fnmatch, which imports posixpath; glob is not needed.
     expected.extend(["lib/fnmatch.py".to_string(), "lib/posixpath.py".to_string()]);
@@ -143,7 +143,7 @@ fn unittest_pulls_exactly_its_closure() {
 
     // A lib-src module: its function-level import pulls glob and what glob needs; the optional
     // `_speedups` and the built-ins gc and sys are not shipped and not warned about.
-    let out = portlib(dir, &["build", "mytool", "--explain"]);
+    let out = portlib(dir, &["build", "--format=py", "mytool", "--explain"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
         manifest_paths(&dir.join("build")),
@@ -177,7 +177,8 @@ fn unittest_pulls_exactly_its_closure() {
 fn json_summary_and_warm_rebuild() {
     let repo = fixture();
     let dir = repo.path();
-    let first: serde_json::Value = serde_json::from_str(&ok(dir, &["build", "--json"])).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["build", "--format=py", "--json"])).unwrap();
     assert_eq!(first["files"], 15);
     assert_eq!(first["copied"], 15);
     assert_eq!(first["compiled"], 0);
@@ -185,7 +186,8 @@ fn json_summary_and_warm_rebuild() {
     assert!(first["scanned"].as_u64().unwrap() >= 15);
     assert!(first["bytes"].as_u64().unwrap() > 100_000);
     assert!(first["time_ms"].as_f64().is_some());
-    let warm: serde_json::Value = serde_json::from_str(&ok(dir, &["build", "--json"])).unwrap();
+    let warm: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["build", "--format=py", "--json"])).unwrap();
     assert_eq!(warm["scanned"], 0, "import scans come from the cache");
     assert_eq!(
         (&first["unchanged"], &warm["unchanged"]),
@@ -207,16 +209,20 @@ fn zip_is_reproducible_and_named_like_a_bundle() {
     };
     build("a", &["--zip"]);
     build("b", &["--zip=b.zip", "--jobs", "1"]);
-    let a = dir.join("a/portlib-stdlib-micropython-py-20231114.zip");
+    let a = dir.join("a/portlib-stdlib-micropython-mpy-20231114.zip");
     let a_bytes = fs::read(&a).unwrap();
     assert_eq!(
         sha256_hex(&a_bytes),
         sha256_hex(&fs::read(dir.join("b.zip")).unwrap())
     );
     build("c", &["--zip", "--target", "circuitpython"]);
-    assert!(dir.join("c/portlib-stdlib-py-20231114.zip").is_file());
+    assert!(dir.join("c/portlib-stdlib-10.x-mpy-20231114.zip").is_file());
     // `--zip` followed by a module name builds that module with the default zip.
-    let o = portlib_env(dir, &["build", "--out", "e", "--zip", "fnmatch"], &epoch);
+    let o = portlib_env(
+        dir,
+        &["build", "--format=py", "--out", "e", "--zip", "fnmatch"],
+        &epoch,
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         manifest_paths(&dir.join("e")),
@@ -235,15 +241,18 @@ fn zip_is_reproducible_and_named_like_a_bundle() {
         names,
         [
             "lib/",
-            "lib/fnmatch.py",
-            "lib/glob.py",
-            "lib/posixpath.py",
+            "lib/fnmatch.mpy",
+            "lib/glob.mpy",
+            "lib/posixpath.mpy",
             "manifest.json"
         ]
     );
 
     // No SOURCE_DATE_EPOCH and no git: CPython 3.4.9's release day, never the clock.
-    let o = portlib(dir, &["build", "glob", "--out", "d", "--zip"]);
+    let o = portlib(
+        dir,
+        &["build", "--format=py", "glob", "--out", "d", "--zip"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(dir
         .join("d/portlib-stdlib-micropython-py-20180802.zip")
@@ -251,23 +260,28 @@ fn zip_is_reproducible_and_named_like_a_bundle() {
 }
 
 #[test]
-fn format_mpy_says_the_compiler_is_missing() {
+fn format_mpy_is_the_default_and_compiles_with_portlib() {
     let repo = fixture();
-    let out = portlib(repo.path(), &["build", "--format", "mpy"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = portlib(repo.path(), &["build"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mpy = std::fs::read(repo.path().join("build/lib/fnmatch.mpy")).expect("fnmatch.mpy");
+    assert_eq!(&mpy[..4], b"M\x06\x00\x1f", "MicroPython .mpy v6 header");
+    let manifest = std::fs::read_to_string(repo.path().join("build/manifest.json")).unwrap();
+    assert!(manifest.contains("\"format\": \"mpy\""), "{manifest}");
+    // The disassembler reads it back, with the source name relative to lib/.
+    let dis = portlib(repo.path(), &["dis", "build/lib/fnmatch.mpy"]);
+    assert!(dis.status.success(), "{}", text(&dis));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains(
-            ".mpy output needs the portlib compiler, which is not complete yet; use --format py"
-        ),
+        String::from_utf8_lossy(&dis.stdout).contains("fnmatch.py"),
         "{}",
-        text(&out)
+        text(&dis)
     );
 }
 
 #[test]
 fn unknown_module_suggests_close_names() {
     let repo = fixture();
-    let out = portlib(repo.path(), &["build", "fnmatc"]);
+    let out = portlib(repo.path(), &["build", "--format=py", "fnmatc"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown module `fnmatc`"), "{stderr}");
@@ -278,7 +292,10 @@ fn unknown_module_suggests_close_names() {
 #[test]
 fn test_only_names_need_the_tests_flag() {
     let repo = fixture();
-    let out = portlib(repo.path(), &["build", "unittest.test.test_case"]);
+    let out = portlib(
+        repo.path(),
+        &["build", "--format=py", "unittest.test.test_case"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("add --tests"),
@@ -287,7 +304,7 @@ fn test_only_names_need_the_tests_flag() {
     );
     ok(
         repo.path(),
-        &["build", "unittest.test.test_case", "--tests"],
+        &["build", "--format=py", "unittest.test.test_case", "--tests"],
     );
     let paths = manifest_paths(&repo.path().join("build"));
     assert!(paths.contains(&"lib/unittest/test/test_case.py".to_string()));
@@ -299,7 +316,7 @@ fn missing_upstream_is_an_error() {
     let repo = fixture();
     let out = portlib_env(
         repo.path(),
-        &["build"],
+        &["build", "--format=py"],
         &[("PORTLIB_CPYTHON", "/nonexistent/cpython-3.4.9.tar.xz")],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -320,7 +337,7 @@ fn a_patch_that_no_longer_applies_is_an_error() {
         "--- a/glob.py\n+++ b/glob.py\n@@ -1,2 +1,2 @@\n-not in upstream\n+replacement\n context\n",
     )
     .unwrap();
-    let out = portlib(dir, &["build"]);
+    let out = portlib(dir, &["build", "--format=py"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("patches/glob.py.diff"),
@@ -334,7 +351,7 @@ fn a_patch_that_no_longer_applies_is_an_error() {
 fn syntax_error_points_at_the_effective_source_and_keeps_the_old_bundle() {
     let repo = fixture();
     let dir = repo.path();
-    ok(dir, &["build"]);
+    ok(dir, &["build", "--format=py"]);
     let before = tree(&dir.join("build"));
 
     let work = dir.join("work/glob.py");
@@ -344,7 +361,7 @@ fn syntax_error_points_at_the_effective_source_and_keeps_the_old_bundle() {
     fs::write(&work, source).unwrap();
     ok(dir, &["refresh", "glob"]);
 
-    let out = portlib(dir, &["build"]);
+    let out = portlib(dir, &["build", "--format=py"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -362,7 +379,7 @@ fn syntax_error_points_at_the_effective_source_and_keeps_the_old_bundle() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // A build that does not need glob is not stopped by it.
-    ok(dir, &["build", "posixpath"]);
+    ok(dir, &["build", "--format=py", "posixpath"]);
 }
 
 #[test]
@@ -371,7 +388,7 @@ fn refuses_to_replace_a_folder_that_is_not_a_bundle() {
     let dir = repo.path();
     fs::create_dir(dir.join("precious")).unwrap();
     fs::write(dir.join("precious/notes.txt"), "keep me").unwrap();
-    let out = portlib(dir, &["build", "--out", "precious"]);
+    let out = portlib(dir, &["build", "--format=py", "--out", "precious"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("does not look like a portlib bundle"),

@@ -150,16 +150,61 @@ pub trait ModuleCompiler: Sync {
     fn id(&self) -> String;
 }
 
-// ---------------------------------------------------------------------------------------------
-// WIRING POINT for `--format mpy` (for the lead, at merge time): build a ModuleCompiler around
-// `crate::mpy::compile(source, source_name, &crate::mpy::CompileOptions { .. })` with the
-// target's header (`M` / `C`) and `opt`, whose `id()` names the compiler version and options,
-// and return it here. Nothing else in the build needs to change.
-// ---------------------------------------------------------------------------------------------
+/// portlib's own compiler ([`crate::mpy::compile`]) as the build sees it.
+struct PortlibCompiler {
+    opts: crate::mpy::compile::CompileOptions,
+    id: String,
+}
+
+impl ModuleCompiler for PortlibCompiler {
+    fn compile(&self, source: &[u8], source_name: &str) -> Result<Vec<u8>, BuildCompileError> {
+        crate::mpy::compile::compile(source, source_name, &self.opts).map_err(|e| {
+            BuildCompileError {
+                line: (e.line() > 0).then_some(e.line() as usize),
+                col: e.col().map(|c| c as usize),
+                message: format!("{}: {}", e.kind(), e.message()),
+            }
+        })
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+}
+
 /// The project's own `.mpy` compiler for `target` at optimisation level `opt`.
+///
+/// Its cache id names the portlib version and, because the compiler changes between releases
+/// while it is developed, the identity (size and modification time) of the running executable:
+/// a rebuilt portlib never reuses `.mpy` files cached by another build of itself.
 pub fn real_compiler(target: Target, opt: u8) -> Result<Box<dyn ModuleCompiler>, BuildError> {
-    let _ = (target, opt);
-    Err(BuildError::CompilerUnavailable)
+    let format_target = match target {
+        Target::Micropython => crate::mpy::format::Target::MicroPython,
+        Target::Circuitpython => crate::mpy::format::Target::CircuitPython,
+    };
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}-{modified}", m.len())
+        })
+        .unwrap_or_default();
+    Ok(Box::new(PortlibCompiler {
+        opts: crate::mpy::compile::CompileOptions {
+            target: format_target,
+            opt_level: opt,
+            small_int_bits: 31,
+        },
+        id: format!(
+            "portlib-{} exe-{exe} target-{} opt-{opt}",
+            env!("CARGO_PKG_VERSION"),
+            target.as_str()
+        ),
+    }))
 }
 
 /// Progress of the per-file work, reported from worker threads.
@@ -259,8 +304,8 @@ pub enum BuildError {
     /// Sources could not be produced (patch, upstream, repository).
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
-    /// `--format mpy` without a compiler.
-    #[error(".mpy output needs the portlib compiler, which is not complete yet; use --format py")]
+    /// `--format mpy` without a compiler (a library caller passed none).
+    #[error("--format mpy needs a compiler, and none was given")]
     CompilerUnavailable,
     /// A named module has only test files and `--tests` was not given.
     #[error("`{name}` names only test files; add --tests to build them")]

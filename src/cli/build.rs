@@ -41,9 +41,9 @@ pub struct BuildArgs {
     #[arg(long, value_enum, default_value = "micropython")]
     pub target: TargetArg,
 
-    /// Compiled bytecode or the effective sources. Defaults to `py` until the compiler is
-    /// complete.
-    #[arg(long, value_enum, default_value = "py")]
+    /// Compiled `.mpy` bytecode (portlib's own compiler, byte-identical to mpy-cross 1.29) or
+    /// the effective `.py` sources.
+    #[arg(long, value_enum, default_value = "mpy")]
     pub format: FormatArg,
 
     /// Optimisation level of the compiler (like mpy-cross -O).
