@@ -1,10 +1,8 @@
 //! The port's own acceptance run: CPython 3.4.9's tests, ported, on the MicroPython 1.26.1 unix
 //! port (32-bit, 192 KiB heap like a Metro M4), one fresh VM per test module.
 //!
-//! The bundle is `portlib strip` compiled to `.mpy`. Until portlib's own compiler is complete
-//! (issue 3), the `.mpy` files come from the pinned reference `mpy-cross` 1.29 that
-//! scripts/setup-tools installs (`PORTLIB_MPY_CROSS`); as plain `.py` the larger test modules do
-//! not fit in 192 KiB.
+//! The bundle is what `portlib build --tests` makes: every module compiled to `.mpy` by portlib's
+//! own compiler (as plain `.py` the larger test modules do not fit in 192 KiB).
 
 mod common;
 
@@ -35,53 +33,26 @@ const MODULES: &[&str] = &[
     "unittest.test.test_suite",
 ];
 
-fn mpy_cross() -> std::path::PathBuf {
-    match std::env::var_os("PORTLIB_MPY_CROSS") {
-        Some(p) => p.into(),
-        None => panic!(
-            "this test needs the reference mpy-cross 1.29: run scripts/setup-tools and source \
-             $PORTLIB_TOOLS/env.sh (it sets PORTLIB_MPY_CROSS)"
-        ),
-    }
-}
-
-/// `portlib strip`, then every source compiled to `.mpy` under `bundle/lib`.
+/// `portlib build --tests`: every ported and lib-src module compiled to `.mpy` by portlib's own
+/// compiler, under `bundle/lib`.
 fn mpy_bundle(tmp: &Path) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let stripped = tmp.join("stripped");
+    let bundle = tmp.join("bundle");
     let out = common::portlib(
         root,
         &[
             "--root",
             root.to_str().unwrap(),
-            "strip",
+            "build",
+            "--tests",
+            "--format",
+            "mpy",
             "--out",
-            stripped.to_str().unwrap(),
+            bundle.to_str().unwrap(),
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let lib = tmp.join("bundle/lib");
-    let cross = mpy_cross();
-    for entry in walkdir::WalkDir::new(&stripped) {
-        let entry = entry.unwrap();
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry.path().strip_prefix(&stripped).unwrap();
-        let rel_str = rel.to_string_lossy().replace('\\', "/");
-        let dest = lib.join(rel).with_extension("mpy");
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        let out = Command::new(&cross)
-            .arg("-o")
-            .arg(&dest)
-            .arg("-s")
-            .arg(&rel_str)
-            .arg(entry.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "mpy-cross {rel_str}: {}", text(&out));
-    }
-    tmp.join("bundle")
+    bundle
 }
 
 #[test]
