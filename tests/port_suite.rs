@@ -19,6 +19,7 @@ const MODULES: &[&str] = &[
     "test_glob",
     "test_stat",
     "test_time",
+    "test_traceback",
     "unittest.test.test_assertions",
     "unittest.test.test_break",
     "unittest.test.test_case",
