@@ -20,6 +20,7 @@ const MODULES: &[&str] = &[
     "test_stat",
     "test_time",
     "test_traceback",
+    "test_types",
     "unittest.test.test_assertions",
     "unittest.test.test_break",
     "unittest.test.test_case",
