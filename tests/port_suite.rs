@@ -15,6 +15,7 @@ use common::text;
 /// and test_itertools do not fit yet (MemoryError while importing) and are left out until they do.
 const MODULES: &[&str] = &[
     "test_fnmatch",
+    "test_functools",
     "test_genericpath",
     "test_glob",
     "test_stat",
