@@ -18,6 +18,7 @@ const MODULES: &[&str] = &[
     "test_fnmatch",
     "test_genericpath",
     "test_glob",
+    "test_heapq",
     "test_keyword",
     "test_stat",
     "test_time",
