@@ -20,6 +20,7 @@ const MODULES: &[&str] = &[
     "test_glob",
     "test_heapq",
     "test_keyword",
+    "test_reprlib",
     "test_stat",
     "test_time",
     "unittest.test.test_assertions",
