@@ -18,6 +18,7 @@ const MODULES: &[&str] = &[
     "test_genericpath",
     "test_glob",
     "test_stat",
+    "test_string",
     "test_time",
     "unittest.test.test_assertions",
     "unittest.test.test_break",
