@@ -17,6 +17,7 @@ const MODULES: &[&str] = &[
     "test_fnmatch",
     "test_genericpath",
     "test_glob",
+    "test_operator",
     "test_stat",
     "test_string",
     "test_time",
