@@ -14,6 +14,7 @@ use common::text;
 /// Test modules that must pass with 0 failures and 0 errors at 192 KiB. test_os, test_posixpath
 /// and test_itertools do not fit yet (MemoryError while importing) and are left out until they do.
 const MODULES: &[&str] = &[
+    "test_contextlib",
     "test_copy",
     "test_fnmatch",
     "test_genericpath",
