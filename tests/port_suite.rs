@@ -15,14 +15,18 @@ use common::text;
 /// and test_itertools do not fit yet (MemoryError while importing) and are left out until they do.
 const MODULES: &[&str] = &[
     "test_bisect",
+    "test_contextlib",
+    "test_copy",
     "test_fnmatch",
     "test_functools",
     "test_genericpath",
     "test_glob",
     "test_heapq",
     "test_keyword",
+    "test_operator",
     "test_reprlib",
     "test_stat",
+    "test_string",
     "test_time",
     "test_traceback",
     "test_types",
