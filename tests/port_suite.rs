@@ -17,6 +17,7 @@ const MODULES: &[&str] = &[
     "test_fnmatch",
     "test_genericpath",
     "test_glob",
+    "test_itertools",
     "test_stat",
     "test_time",
     "unittest.test.test_assertions",
