@@ -18,6 +18,7 @@ const MODULES: &[&str] = &[
     "test_genericpath",
     "test_glob",
     "test_itertools",
+    "test_os",
     "test_posixpath",
     "test_stat",
     "test_time",
