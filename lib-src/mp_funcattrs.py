@@ -23,7 +23,21 @@ def _table(obj):
     return _tables[(hash(obj) >> 4) % _SHARDS]
 
 
+# functools.wraps(f) is partial(update_wrapper, wrapped=f, ...): a throw-away decorator whose
+# func/args/keywords nobody reads. Stored, they would keep the closure, its cells and the
+# keywords dict alive for every wrapped function (~200 bytes per @unittest.skip), so the
+# attributes of a partial of update_wrapper are dropped; the object being so marked is the
+# only one remembered.
+_dropped = None
+
+
 def set(obj, name, value):
+    global _dropped
+    if obj is _dropped:
+        return
+    if name == 'func' and getattr(value, '__name__', None) == 'update_wrapper':
+        _dropped = obj
+        return
     try:
         setattr(obj, name, value)
         # MicroPython 1.26 accepts setattr on a closure without storing anything: check

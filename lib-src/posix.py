@@ -306,6 +306,21 @@ class _Env:
     def __init__(self):
         self._set = {}
         self._deleted = set()
+        # True once every initial variable counts as deleted (test.support's
+        # EnvironmentVarGuard.clear()): deleting them one by one would keep a saved copy of
+        # the whole host environment on the heap.
+        self._cleared = False
+
+    def _mp_state(self):
+        return (dict(self._set), set(self._deleted), self._cleared)
+
+    def _mp_restore(self, state):
+        self._set, self._deleted, self._cleared = state
+
+    def _mp_clear(self):
+        self._set = {}
+        self._deleted = set()
+        self._cleared = True
 
     def _scan(self):
         try:
@@ -329,7 +344,7 @@ class _Env:
     def __getitem__(self, k):
         if k in self._set:
             return self._set[k]
-        if k not in self._deleted:
+        if k not in self._deleted and not self._cleared:
             for key, v in self._scan():
                 if key == k:
                     return v
@@ -347,6 +362,8 @@ class _Env:
 
     def __iter__(self):
         yield from self._set
+        if self._cleared:
+            return
         for k, v in self._scan():
             if k not in self._set and k not in self._deleted:
                 yield k
