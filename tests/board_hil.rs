@@ -56,7 +56,7 @@ fn info_exec_and_raw_paste() {
     assert!(out.stderr_text().contains("ZeroDivisionError"));
     // A syntax error stops a raw-paste upload early.
     let mut bad = b"x = )\n".to_vec();
-    bad.extend(std::iter::repeat(b'1').take(2000));
+    bad.extend(std::iter::repeat_n(b'1', 2000));
     let out = b.repl().exec(&bad, Duration::from_secs(5)).unwrap();
     assert!(
         out.stderr_text().contains("SyntaxError"),

@@ -173,7 +173,7 @@ impl Walker<'_> {
     ) {
         let guarded = handlers.iter().any(|h| {
             let ast::ExceptHandler::ExceptHandler(h) = h;
-            h.type_.as_deref().map_or(true, catches_import_error)
+            h.type_.as_deref().is_none_or(catches_import_error)
         });
         self.block(body, optional || guarded);
         for h in handlers {

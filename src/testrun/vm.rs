@@ -431,9 +431,9 @@ pub fn parse_size(s: &str) -> Option<u64> {
 
 /// A heap size for humans: `192K` when it is a whole number of KiB.
 pub fn format_size(bytes: u64) -> String {
-    if bytes % (1024 * 1024) == 0 {
+    if bytes.is_multiple_of(1024 * 1024) {
         format!("{}M", bytes / (1024 * 1024))
-    } else if bytes % 1024 == 0 {
+    } else if bytes.is_multiple_of(1024) {
         format!("{}K", bytes / 1024)
     } else {
         bytes.to_string()

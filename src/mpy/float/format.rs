@@ -57,7 +57,7 @@ fn layout(mut mantissa: u64, digits: u32, pad_zeros: i32, mut e: i32) -> String 
         e = 0;
     } else if (MIN_POSITIONAL_EXP..0).contains(&e) {
         let mut dropped = 0;
-        while e < 0 && mantissa % 10 == 0 {
+        while e < 0 && mantissa.is_multiple_of(10) {
             mantissa /= 10;
             dropped += 1;
             e += 1;
