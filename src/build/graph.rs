@@ -246,6 +246,12 @@ impl Graph<'_> {
             .is_ok()
     }
 
+    /// Whether some available file lies below folder `dir` (which ends in `/`).
+    fn has_under(&self, dir: &str) -> bool {
+        let at = self.universe.partition_point(|u| u.as_str() < dir);
+        self.universe.get(at).is_some_and(|u| u.starts_with(dir))
+    }
+
     /// The file of module `name` and whether it is a package.
     fn module_file(&self, name: &str) -> Option<(String, bool)> {
         let base = name.replace('.', "/");
@@ -319,6 +325,14 @@ impl Graph<'_> {
                         // Below a plain module, dotted names are attributes (`os.path`).
                         return;
                     }
+                }
+                // A folder of modules without `__init__.py` is a namespace package, which
+                // MicroPython imports too (the port's `test/` is one): nothing to ship for
+                // the folder itself, but its submodules still resolve below.
+                None if builtin.is_none()
+                    && self.has_under(&format!("{}/", prefix.replace('.', "/"))) =>
+                {
+                    package = true;
                 }
                 None => {
                     if builtin.is_none() && !r.optional {
@@ -515,6 +529,37 @@ mod tests {
             })
             .collect();
         assert_eq!(unknown, [(5, "missing"), (6, "pkg.nothere")]);
+    }
+
+    #[test]
+    fn namespace_packages_resolve_without_warning() {
+        let fx = Fixture::new(&[
+            (
+                "m.py",
+                vec![
+                    imp(1, "ns", 0, &["sub"], false),
+                    imp(2, "ns.deep.leaf", 0, &[], false),
+                    imp(3, "ns", 0, &["absent"], false),
+                    imp(4, "nsx", 0, &[], false),
+                ],
+            ),
+            ("ns/sub.py", vec![]),
+            ("ns/deep/leaf.py", vec![]),
+            ("nsxy.py", vec![]),
+        ]);
+        let sel = fx.select(&["m"], false);
+        assert_eq!(files(&sel), ["m.py", "ns/deep/leaf.py", "ns/sub.py"]);
+        let unknown: Vec<&str> = sel
+            .warnings
+            .iter()
+            .filter_map(|w| match w {
+                BuildWarning::UnknownImport { module, .. } => Some(module.as_str()),
+                _ => None,
+            })
+            .collect();
+        // `from ns import absent` may name an attribute, as for regular packages; `nsx` is
+        // only a prefix of a file name, not a folder.
+        assert_eq!(unknown, ["nsx"]);
     }
 
     #[test]
