@@ -9,6 +9,7 @@
 //! * [`workspace`]: the repository-level operations (checkout, refresh, port, check, status, strip).
 //! * [`build`]: the bundle: import closure, compilation (cached, parallel), manifest, zip.
 //! * [`mpy`]: the Python → `.mpy` v6.3 compiler and its disassembler (no I/O).
+//! * [`crosscheck`]: the compiler compared byte for byte with the reference `mpy-cross`.
 //! * [`board`]: transports to a board (serial raw REPL, USB mass storage) behind a trait.
 //! * [`deploy`]: incremental, atomic, verified sync of a bundle into a board's `/lib`.
 //! * [`testrun`]: test modules run one fresh VM each (host unix port or a board), with
@@ -19,6 +20,7 @@
 pub mod board;
 pub mod build;
 pub mod convention;
+pub mod crosscheck;
 pub mod deploy;
 pub mod diag;
 pub mod fsutil;
