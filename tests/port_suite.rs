@@ -30,6 +30,7 @@ const MODULES: &[&str] = &[
     "test_reprlib",
     "test_stat",
     "test_string",
+    "test_textwrap",
     "test_time",
     "test_traceback",
     "test_types",
