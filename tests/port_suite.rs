@@ -114,3 +114,56 @@ fn ported_tests_pass_on_micropython_with_192k() {
         "unittest suite ran only {unittest_cases} tests"
     );
 }
+
+/// What the port's `io` (a patch over MicroPython's built-in `io`, which it shadows) must give on
+/// the target: checked with asserts inside the VM, which prints `io ok` only if all hold.
+const IO_CHECK: &str = r#"
+import io
+assert io.__file__.endswith('io.mpy'), io.__file__
+for name in io.__all__:
+    getattr(io, name)
+s = io.StringIO()
+# MicroPython's StringIO counts UTF-8 bytes (CPython: characters); only the text must survive.
+s.write('h\xe9')
+assert s.write('\nx') == 2
+s.seek(0)
+assert s.read() == 'h\xe9\nx' and s.getvalue() == 'h\xe9\nx'
+assert io.StringIO('a\nb').readline() == 'a\n'
+b = io.BytesIO(b'xy')
+b.seek(0, io.SEEK_END)
+b.write(b'z')
+assert b.getvalue() == b'xyz'
+assert (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END, io.DEFAULT_BUFFER_SIZE) == (0, 1, 2, 8192)
+assert io.UnsupportedOperation.__bases__ == (OSError,)
+try:
+    raise io.UnsupportedOperation('fileno')
+except OSError as e:
+    assert e.args == ('fileno',)
+assert issubclass(io.BlockingIOError, OSError)
+for c in (io.RawIOBase, io.BufferedIOBase, io.TextIOBase):
+    assert c.__bases__ == (io.IOBase,)
+with io.open('io_check.txt', 'w') as f:
+    f.write('ok')
+with io.OpenWrapper('io_check.txt') as f:
+    assert f.read() == 'ok'
+print('io ok')
+"#;
+
+#[test]
+fn io_port_imports_and_behaves_on_micropython_with_192k() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = mpy_bundle(tmp.path());
+    let out = Command::new(common::micropython())
+        .args(["-X", "heapsize=192K", "-c", IO_CHECK])
+        .env("MICROPYPATH", bundle.join("lib"))
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "io ok\n",
+        "{}",
+        text(&out)
+    );
+}
