@@ -5,13 +5,25 @@ use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` atomically: a temporary file in the same folder, flushed and synced,
 /// then renamed over the target. A crash or Ctrl-C leaves either the old file or the new one.
+///
+/// The file gets the permissions an ordinary create would give it (0666 less the umask), or
+/// keeps those of the file it replaces.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    // tempfile's own default is 0600, private to the owner: wrong for a bundle, a patch or a
+    // report that others read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o666, |m| m.permissions().mode() & 0o7777);
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -27,9 +39,17 @@ pub fn staging_dir_beside(target: &Path, prefix: &str) -> io::Result<tempfile::T
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent)?;
-    tempfile::Builder::new()
-        .prefix(&format!(".{prefix}-"))
-        .tempdir_in(&parent)
+    let prefix = format!(".{prefix}-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    // Renamed into place, the folder must look like one made by mkdir (0777 less the umask),
+    // not tempfile's private 0700.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o777));
+    }
+    builder.tempdir_in(&parent)
 }
 
 /// Move the folder `staged` to `target`, replacing whatever was there. The old tree is first
@@ -64,6 +84,38 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1, "temporary file left behind");
+    }
+
+    /// Regression: files came out 0600 and staged folders 0700 (tempfile's defaults), so a
+    /// bundle, a compiled `.mpy` or a refreshed patch was unreadable to other users.
+    #[cfg(unix)]
+    #[test]
+    fn written_files_and_staged_folders_get_ordinary_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let dir = tempfile::tempdir().unwrap();
+        // What a plain create gives under this process's umask.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"").unwrap();
+        let plain_dir = dir.path().join("plain-dir");
+        std::fs::create_dir(&plain_dir).unwrap();
+
+        let new = dir.path().join("new.txt");
+        write_atomic(&new, b"x").unwrap();
+        assert_eq!(
+            mode(&new),
+            mode(&plain),
+            "a new file gets 0666 less the umask"
+        );
+
+        let script = dir.path().join("script.sh");
+        std::fs::write(&script, b"old").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o750)).unwrap();
+        write_atomic(&script, b"new").unwrap();
+        assert_eq!(mode(&script), 0o750, "a replaced file keeps its mode");
+
+        let staged = staging_dir_beside(&dir.path().join("out"), "test").unwrap();
+        assert_eq!(mode(staged.path()), mode(&plain_dir));
     }
 
     #[test]
