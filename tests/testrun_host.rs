@@ -315,6 +315,22 @@ fn straggler_holding_stdout_does_not_hold_the_run() {
     assert!(stdout.contains("1 test OK."), "{stdout}");
 }
 
+/// Regression: a `--timeout` past what the clock can add (u64::MAX seconds) panicked with
+/// "overflow when adding duration to instant" (exit 101); it means "no limit".
+#[test]
+fn huge_timeout_means_no_limit() {
+    let b = common::bundle("testrun");
+    let out = portlib(b.path(), &["--timeout", &u64::MAX.to_string(), "test_pass"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("1 test OK."), "{stdout}");
+}
+
 /// `--board` other than `host` goes to a board: a port that does not exist is an error (2)
 /// naming it, before any module runs.
 #[test]

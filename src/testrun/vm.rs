@@ -353,7 +353,7 @@ impl Vm for HostVm {
             let _ = err_tx.send(v);
         });
 
-        let deadline = started + timeout;
+        let deadline = crate::board::transport::deadline_after(started, timeout);
         let mut output = Vec::new();
         let mut timed_out = false;
         loop {
