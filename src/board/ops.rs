@@ -233,10 +233,11 @@ impl<T: Transport> SerialBoard<T> {
     }
 
     fn chunk(&self) -> usize {
-        self.chunk_size.unwrap_or(match self.repl.raw_paste() {
+        let chunk = self.chunk_size.unwrap_or(match self.repl.raw_paste() {
             Some(false) => 512,
             _ => 2048,
-        })
+        });
+        chunk.max(1)
     }
 
     /// Upload `data` to `tmp` in chunks; the real name is not touched.

@@ -150,6 +150,26 @@ fn write_atomic_with_hashlib() {
     }
 }
 
+/// Regression: a chunk size of 0 (`portlib deploy --chunk-size 0`) panicked in
+/// `slice::chunks`; it is taken as the smallest chunk, one byte.
+#[test]
+fn zero_chunk_size_sends_one_byte_per_exec() {
+    let data = b"abc";
+    let mut b = board(vec![
+        ex(""), // open tmp
+        ex(""), // a
+        ex(""), // b
+        ex(""), // c
+        ex(""), // close
+        ex("1\r\n"),
+        ex(&format!("0 {}\r\n", digest_b64(data))),
+        ex(""), // rename
+    ]);
+    b.chunk_size = Some(0);
+    b.write_file_atomic("/lib/x.py", data).unwrap();
+    assert_eq!(codes(b, true).len(), 8);
+}
+
 #[test]
 fn a_small_file_is_uploaded_in_one_exec_once_the_protocol_is_known() {
     let data = b"X = 1\n".to_vec();

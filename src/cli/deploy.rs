@@ -40,8 +40,9 @@ pub struct DeployArgs {
 
     /// Bytes of file content per round trip over serial with raw-paste (lower it for a board
     /// short of memory).
-    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
-    pub chunk_size: usize,
+    #[arg(long, default_value_t = 8192, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
 }
 
 impl DeployArgs {
@@ -110,7 +111,7 @@ impl DeployArgs {
                 // Raw-paste compiles as it reads, so a larger chunk costs the board little heap
                 // and saves round trips (known by now: the plan ran code on the board).
                 if s.repl().raw_paste() == Some(true) {
-                    s.chunk_size = Some(self.chunk_size);
+                    s.chunk_size = Some(self.chunk_size as usize);
                 }
             }
         }

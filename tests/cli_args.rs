@@ -1,0 +1,23 @@
+//! Argument checking through the built binary: values that would break a command later are
+//! refused up front by clap, with exit status 2 and a message naming the option.
+
+mod common;
+
+use std::process::Command;
+
+fn portlib(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_portlib"))
+        .args(args)
+        .env_remove("PORTLIB_BOARD")
+        .output()
+        .expect("run portlib")
+}
+
+/// Regression: `--chunk-size 0` reached `slice::chunks(0)` and panicked mid-deploy.
+#[test]
+fn deploy_refuses_a_zero_chunk_size() {
+    let out = portlib(&["deploy", "--chunk-size", "0", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--chunk-size"), "{err}");
+}
