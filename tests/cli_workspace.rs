@@ -170,6 +170,45 @@ fn unknown_module_is_an_error_with_suggestions() {
     );
 }
 
+/// Regression: a file in `lib-src/` whose name is not UTF-8 was listed under a lossy name and
+/// then reported as "No such file or directory", though it exists.
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_name_is_named_as_such() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = scratch_repo();
+    let lib_src = repo.path().join("lib-src");
+    fs::create_dir(&lib_src).unwrap();
+    fs::write(
+        lib_src.join(std::ffi::OsStr::from_bytes(b"bad\xff.py")),
+        "x = 1\n",
+    )
+    .unwrap();
+    for args in [&["status"][..], &["strip", "--out", "stripped"]] {
+        let out = portlib(repo.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("the file name is not UTF-8; rename it") && stderr.contains("bad"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("No such file"), "{args:?}: {stderr}");
+    }
+}
+
+/// Regression: an error that shows its I/O cause and also chains it printed the cause twice
+/// (`x: Not a directory (os error 20): Not a directory (os error 20)`).
+#[test]
+fn an_io_error_prints_its_cause_once() {
+    let repo = scratch_repo();
+    fs::write(repo.path().join("afile"), "").unwrap();
+    let out = portlib(repo.path(), &["strip", "--out", "afile/x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("(os error").count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: afile"), "{stderr}");
+}
+
 #[test]
 fn outside_a_repository_says_where_to_run() {
     let dir = tempfile::tempdir().unwrap();
