@@ -48,6 +48,12 @@ pub enum WorkspaceError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file in the repository whose name is not UTF-8 (module paths are text).
+    #[error("{}: the file name is not UTF-8; rename it (module and file names must be text, usually ASCII)", path.display())]
+    NonUtf8Name {
+        /// The file.
+        path: PathBuf,
+    },
     /// A module name matches nothing.
     #[error("unknown module `{name}`{}", suggest(suggestions))]
     UnknownModule {
