@@ -209,6 +209,31 @@ fn an_io_error_prints_its_cause_once() {
     assert!(stderr.starts_with("error: afile"), "{stderr}");
 }
 
+/// Regression: `portlib checkout | head -1` panicked ("failed printing to stdout: Broken
+/// pipe", exit 101) once the reader was gone; a closed pipe is a quiet, successful end.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let repo = scratch_repo();
+    let out = portlib(repo.path(), &["port", "unittest"]);
+    assert!(out.status.success(), "{}", text(&out));
+    fs::remove_dir_all(repo.path().join("work")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portlib"))
+        .arg("checkout")
+        .current_dir(repo.path())
+        .env("PORTLIB_CPYTHON", common::upstream_path())
+        .env_remove("PORTLIB_ROOT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before portlib has read the upstream, let alone printed.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
 #[test]
 fn outside_a_repository_says_where_to_run() {
     let dir = tempfile::tempdir().unwrap();
