@@ -364,6 +364,17 @@ fn hash_files_short_reply_is_an_error() {
     assert!(matches!(err, BoardError::BadReply { .. }));
 }
 
+/// Regression: the reply was checked by its line count, so a garbled reply naming one index
+/// twice and another not at all was accepted, leaving a file out of the map.
+#[test]
+fn hash_files_repeated_index_is_an_error() {
+    let mut b = board(vec![ex("1\r\n"), ex("0 -\r\n0 -\r\n")]);
+    let err = b
+        .hash_files(&["/a.py".to_string(), "/b.py".to_string()])
+        .unwrap_err();
+    assert!(matches!(err, BoardError::BadReply { .. }), "{err:?}");
+}
+
 #[test]
 fn hash_files_by_reading_back() {
     let mut b = board(vec![
