@@ -234,6 +234,45 @@ fn a_closed_stdout_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
+/// Regression: `strip --out` replaced whatever folder it named, so `--out patches` deleted
+/// the repository's patches and `--out notes` someone's files. Only an earlier strip output
+/// (or a new folder) may be replaced.
+#[test]
+fn strip_refuses_to_replace_a_folder_it_did_not_write() {
+    let dir = scratch_repo();
+    let dir = dir.path();
+    ported_fnmatch(dir);
+    fs::create_dir(dir.join("notes")).unwrap();
+    fs::write(dir.join("notes/todo.txt"), "precious").unwrap();
+    for (out, why) in [
+        ("notes", "it has todo.txt"),
+        ("patches", "it is in the repository's patches/"),
+        ("work", "it is in the repository's work/"),
+        (".", "it holds the repository"),
+    ] {
+        let res = portlib(dir, &["strip", "--out", out]);
+        assert_eq!(res.status.code(), Some(2), "--out {out}: {}", text(&res));
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(
+            stderr.contains("is not an earlier `portlib strip` output") && stderr.contains(why),
+            "--out {out}: {stderr}"
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(dir.join("notes/todo.txt")).unwrap(),
+        "precious"
+    );
+    assert!(dir.join("patches/fnmatch.py.diff").is_file());
+    // Its own output is replaced, also after Python left bytecode in it.
+    let res = portlib(dir, &["strip", "--out", "stripped"]);
+    assert!(res.status.success(), "{}", text(&res));
+    fs::create_dir(dir.join("stripped/__pycache__")).unwrap();
+    fs::write(dir.join("stripped/__pycache__/fnmatch.cpython-34.pyc"), "").unwrap();
+    let res = portlib(dir, &["strip", "--out", "stripped"]);
+    assert!(res.status.success(), "{}", text(&res));
+    assert!(dir.join("stripped/fnmatch.py").is_file());
+}
+
 #[test]
 fn outside_a_repository_says_where_to_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -272,7 +272,8 @@ impl StatusArgs {
 /// Write the effective sources of all ported files plus lib-src/ (the compiler's input).
 #[derive(Debug, Args)]
 pub struct StripArgs {
-    /// Output folder (replaced whole).
+    /// Output folder, replaced whole; an existing one must be an earlier strip output (nothing
+    /// but Python sources), never a folder of the repository.
     #[arg(long, short)]
     pub out: PathBuf,
 }

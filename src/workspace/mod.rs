@@ -54,6 +54,14 @@ pub enum WorkspaceError {
         /// The file.
         path: PathBuf,
     },
+    /// `strip --out` names a folder that is not an earlier strip output.
+    #[error("{} exists and is not an earlier `portlib strip` output ({why}); refusing to replace it: choose another --out or remove it", dir.display())]
+    NotStripOutput {
+        /// The folder.
+        dir: PathBuf,
+        /// What gives it away.
+        why: String,
+    },
     /// A module name matches nothing.
     #[error("unknown module `{name}`{}", suggest(suggestions))]
     UnknownModule {
