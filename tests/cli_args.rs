@@ -21,3 +21,25 @@ fn deploy_refuses_a_zero_chunk_size() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--chunk-size"), "{err}");
 }
+
+/// Every subcommand's help prints (exit 0); the long-running ones teach by example and say
+/// what their exit status means.
+#[test]
+fn help_texts_teach() {
+    let all = [
+        "checkout", "refresh", "port", "check", "status", "strip", "build", "upstream", "test",
+        "mem", "dis", "boards", "run", "repl", "deploy", "compile",
+    ];
+    for cmd in all {
+        let out = portlib(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", common::text(&out));
+    }
+    for cmd in ["build", "deploy", "test", "mem"] {
+        let out = portlib(&[cmd, "--help"]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Examples:\n  portlib ") && help.contains("Exit status: 0 "),
+            "{cmd}: {help}"
+        );
+    }
+}

@@ -14,8 +14,17 @@ use super::{Global, Outcome};
 
 const NO_FS: &str = "the board has neither a serial port nor a drive";
 
+const DEPLOY_EXAMPLES: &str = "Examples:
+  portlib build && portlib deploy            # sync build/ into the only attached board's /lib
+  portlib deploy --dry-run                   # show what would be copied and removed
+  portlib deploy build --board /media/me/CIRCUITPY --json
+
+Exit status: 0 the board holds the bundle, 2 an error; every file on the board is then either
+the old one or the new one, and running the same command again finishes the job.";
+
 /// Arguments of `portlib deploy`.
 #[derive(Debug, Args)]
+#[command(after_help = DEPLOY_EXAMPLES)]
 pub struct DeployArgs {
     /// The bundle folder (`manifest.json` and `lib/`, as `portlib build` writes it); `build/`,
     /// `portlib build`'s default output, when omitted.
