@@ -43,3 +43,27 @@ fn help_texts_teach() {
         );
     }
 }
+
+/// Regression: no logger was installed, so the library's warnings (here: an upstream file
+/// skipped because its name is not UTF-8; elsewhere a board in safe mode, an install record
+/// deploy ignores) never reached the user. They go to stderr, and `--quiet` silences them.
+#[cfg(unix)]
+#[test]
+fn library_warnings_reach_stderr() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("Lib");
+    std::fs::create_dir(&lib).unwrap();
+    std::fs::write(lib.join("os.py"), "x = 1\n").unwrap();
+    std::fs::write(lib.join(std::ffi::OsStr::from_bytes(b"bad\xff.py")), "").unwrap();
+    let cpython = dir.path().to_str().unwrap();
+    let out = portlib(&["upstream", "verify", "--cpython", cpython]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: skipping ") && stderr.contains("name is not UTF-8"),
+        "{stderr}"
+    );
+    let out = portlib(&["-q", "upstream", "verify", "--cpython", cpython]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning:"), "{stderr}");
+}

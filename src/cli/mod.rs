@@ -15,6 +15,7 @@ mod build;
 mod compile;
 mod deploy;
 mod dis;
+mod logger;
 mod mem;
 mod repl;
 mod run;
@@ -45,7 +46,8 @@ pub struct Global {
     #[arg(long, global = true, env = "PORTLIB_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
 
-    /// Print nothing but errors.
+    /// Print nothing but errors (warnings are shown otherwise; PORTLIB_LOG=info|debug|trace
+    /// shows more).
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -128,6 +130,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = &cli.global;
+    logger::init(g.quiet);
     let result: anyhow::Result<Outcome> = match cli.command {
         Command::Checkout(a) => a.run(g),
         Command::Refresh(a) => a.run(g),
