@@ -107,7 +107,22 @@ impl DeployArgs {
         session.hold()?;
         let fs = session.fs().context(NO_FS)?;
         let target = fs.describe();
-        let plan = deploy::plan(fs, bundle)?;
+        // Planning hashes every file on the board; without hashlib (CircuitPython on SAMD51)
+        // that reads the whole bundle back, minutes over serial: show that something happens.
+        let spinner = (global.show_progress() && !self.json).then(|| {
+            let s = ProgressBar::new_spinner();
+            s.set_message(format!(
+                "comparing {} bundle files with {target}",
+                bundle.files.len()
+            ));
+            s.enable_steady_tick(std::time::Duration::from_millis(120));
+            s
+        });
+        let plan = deploy::plan(fs, bundle);
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        let plan = plan?;
         if self.dry_run {
             return Ok((plan, None, target));
         }
