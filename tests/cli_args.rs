@@ -67,3 +67,21 @@ fn library_warnings_reach_stderr() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("warning:"), "{stderr}");
 }
+
+/// Regression: an option's variable set but empty (`export PORTLIB_CPYTHON=`) made clap say
+/// "a value is required for '--cpython <PATH>'", an option nobody typed. Empty means unset.
+#[test]
+fn empty_option_variables_count_as_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portlib"))
+        .args(["upstream", "path"])
+        .env("PORTLIB_CPYTHON", "")
+        .env("PORTLIB_ROOT", "")
+        .env("PORTLIB_CACHE", dir.path().join("empty-cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("a value is required"), "{stderr}");
+    assert!(stderr.contains("no CPython 3.4.9 source found"), "{stderr}");
+}

@@ -128,6 +128,7 @@ enum Command {
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
 pub fn main() -> ExitCode {
+    forget_empty_env();
     let cli = Cli::parse();
     let g = &cli.global;
     logger::init(g.quiet);
@@ -177,6 +178,25 @@ fn error_text(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// The variables options read (`env = ...`). Set but empty (`export PORTLIB_CPYTHON=` in a CI
+/// script) means unset, as for most tools; clap would instead complain that `--cpython` was
+/// given no value, an option the user never typed.
+const OPTION_VARIABLES: &[&str] = &[
+    "PORTLIB_CPYTHON",
+    "PORTLIB_ROOT",
+    "PORTLIB_BOARD",
+    "PORTLIB_MICROPYTHON",
+];
+
+fn forget_empty_env() {
+    for name in OPTION_VARIABLES {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            // Single-threaded still: nothing else reads the environment concurrently.
+            std::env::remove_var(name);
+        }
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
