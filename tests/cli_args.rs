@@ -85,3 +85,38 @@ fn empty_option_variables_count_as_unset() {
     assert!(!stderr.contains("a value is required"), "{stderr}");
     assert!(stderr.contains("no CPython 3.4.9 source found"), "{stderr}");
 }
+
+/// Regression: a bundle of MicroPython `.mpy` files (the default `--target`) deployed to a
+/// CircuitPython drive without a word; every import then failed on the board. Now refused
+/// before anything is written, naming the fix.
+#[test]
+fn deploy_refuses_mpy_files_the_board_cannot_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let drive = dir.path().join("CIRCUITPY");
+    std::fs::create_dir(&drive).unwrap();
+    std::fs::write(
+        drive.join("boot_out.txt"),
+        "Adafruit CircuitPython 9.2.1 on 2024-11-20; Adafruit Metro M4 Express with samd51j19\r\n",
+    )
+    .unwrap();
+    let bundle = dir.path().join("bundle");
+    let mpy = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy/greet.mpy"),
+    )
+    .unwrap();
+    portlib::deploy::Bundle::create(&bundle, "micropython", &[("lib/greet.mpy", &mpy)]).unwrap();
+    let out = portlib(&[
+        "deploy",
+        bundle.to_str().unwrap(),
+        "--board",
+        drive.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("/lib/greet.mpy is compiled for MicroPython")
+            && stderr.contains("--target circuitpython"),
+        "{stderr}"
+    );
+    assert!(!drive.join("lib").exists(), "something was written");
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use portlib::board::output::Flavor;
 use portlib::board::{SerialTransport, Session};
 use portlib::deploy::{self, Bundle, Event, Plan, Report};
 
@@ -105,6 +106,9 @@ impl DeployArgs {
         global: &Global,
     ) -> anyhow::Result<(Plan, Option<Report>, String)> {
         session.hold()?;
+        if let Some((flavor, board)) = firmware(session) {
+            bundle.check_loadable_on(flavor, &board)?;
+        }
         let fs = session.fs().context(NO_FS)?;
         let target = fs.describe();
         // Planning hashes every file on the board; without hashlib (CircuitPython on SAMD51)
@@ -145,6 +149,23 @@ impl DeployArgs {
         bar.done();
         Ok((plan, Some(result?), target))
     }
+}
+
+/// What firmware the board runs, when it said so: a drive's `boot_out.txt`, or the banner the
+/// serial REPL printed while portlib took hold of it.
+fn firmware(session: &mut Session<SerialTransport>) -> Option<(Flavor, String)> {
+    if let Some(boot) = session.drive.as_ref().and_then(|d| d.boot_out().ok()) {
+        let board = format!("CircuitPython {} ({})", boot.version, boot.board_name);
+        return Some((Flavor::CircuitPython, board));
+    }
+    let serial = session.serial.as_mut()?;
+    let banner = serial.repl().banner()?;
+    let family = match banner.flavor {
+        Flavor::MicroPython => "MicroPython",
+        Flavor::CircuitPython => "CircuitPython",
+    };
+    let board = format!("{family} {} ({})", banner.version, banner.machine);
+    Some((banner.flavor, board))
 }
 
 fn print_plan(out: &mut impl Write, plan: &Plan, target: &str) -> std::io::Result<()> {
