@@ -31,15 +31,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// A fresh temporary folder beside `target` (same parent, so the final rename stays on one file
-/// system), named `.<prefix>-XXXX` so it never looks like the finished tree. Fill it, then
-/// [`replace_dir`] it into place.
+/// system), named `.<prefix>-<pid>-XXXX` so it never looks like the finished tree. Fill it, then
+/// [`replace_dir`] it into place. What an interrupted earlier run left beside `target` (its
+/// staging folder, the old tree [`replace_dir`] set aside) is removed first, once the process
+/// that made it is gone.
 pub fn staging_dir_beside(target: &Path, prefix: &str) -> io::Result<tempfile::TempDir> {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent)?;
-    let prefix = format!(".{prefix}-");
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    sweep_leftovers(&parent, prefix, &name);
+    let prefix = format!(".{prefix}-{}-", std::process::id());
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix);
     // Renamed into place, the folder must look like one made by mkdir (0777 less the umask),
@@ -50,6 +57,56 @@ pub fn staging_dir_beside(target: &Path, prefix: &str) -> io::Result<tempfile::T
         builder.permissions(std::fs::Permissions::from_mode(0o777));
     }
     builder.tempdir_in(&parent)
+}
+
+/// Delete `.<prefix>-<pid>-…` and `.<name>.old-<pid>` folders in `parent` whose process no
+/// longer runs (Ctrl-C or a crash skips the clean-up, and each is a whole tree). Best effort:
+/// a folder that cannot be removed stays.
+fn sweep_leftovers(parent: &Path, prefix: &str, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let staging = format!(".{prefix}-");
+    let old = format!(".{name}.old-");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let pid = if let Some(rest) = file_name.strip_prefix(&staging) {
+            rest.split_once('-').map(|(pid, _)| pid)
+        } else if !name.is_empty() {
+            file_name.strip_prefix(&old)
+        } else {
+            None
+        };
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !process_exists(pid) && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                log::debug!("cannot remove {}: {e}", entry.path().display());
+            }
+        }
+    }
+}
+
+/// Whether a process with this id runs (assumed yes where that cannot be asked).
+fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        use nix::errno::Errno;
+        let Ok(raw) = i32::try_from(pid) else {
+            return true;
+        };
+        !matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None),
+            Err(Errno::ESRCH)
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// Move the folder `staged` to `target`, replacing whatever was there. The old tree is first
@@ -116,6 +173,42 @@ mod tests {
 
         let staged = staging_dir_beside(&dir.path().join("out"), "test").unwrap();
         assert_eq!(mode(staged.path()), mode(&plain_dir));
+    }
+
+    /// Regression: Ctrl-C during a build or strip left its staging folder (a whole bundle)
+    /// beside the output for good, and every interrupted run added one.
+    #[cfg(unix)]
+    #[test]
+    fn leftovers_of_dead_runs_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".test-{dead}-abc"));
+        let set_aside = dir.path().join(format!(".out.old-{dead}"));
+        let ours = dir.path().join(format!(".test-{}-xyz", std::process::id()));
+        let other = dir.path().join(".unrelated-1-x");
+        for d in [&stale, &set_aside, &ours, &other] {
+            std::fs::create_dir_all(d.join("lib")).unwrap();
+        }
+        let staged = staging_dir_beside(&target, "test").unwrap();
+        assert!(
+            !stale.exists() && !set_aside.exists(),
+            "dead run's leftovers kept"
+        );
+        assert!(ours.exists(), "a live run's staging folder removed");
+        assert!(other.exists());
+        let name = staged
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(&format!(".test-{}-", std::process::id())),
+            "{name}"
+        );
     }
 
     #[test]
