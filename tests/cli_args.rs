@@ -120,3 +120,26 @@ fn deploy_refuses_mpy_files_the_board_cannot_load() {
     );
     assert!(!drive.join("lib").exists(), "something was written");
 }
+
+/// Regression: a raw Ctrl-D byte in the file cut the code short on the board's raw REPL,
+/// which then reported a baffling SyntaxError (Ctrl-A, -B and -C are commands there too).
+/// Refused up front, at its line and column.
+#[test]
+fn run_refuses_a_raw_ctrl_d_at_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prog.py");
+    std::fs::write(&file, b"x = 1\nprint('a\x04b')\n").unwrap();
+    let out = portlib(&[
+        "run",
+        file.to_str().unwrap(),
+        "--board",
+        "/dev/portlib-no-such-tty",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("prog.py:2:9: the file holds a raw Ctrl-D byte (0x04)")
+            && stderr.contains("'\\x04'"),
+        "{stderr}"
+    );
+}
