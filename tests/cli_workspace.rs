@@ -170,6 +170,109 @@ fn unknown_module_is_an_error_with_suggestions() {
     );
 }
 
+/// Regression: a file in `lib-src/` whose name is not UTF-8 was listed under a lossy name and
+/// then reported as "No such file or directory", though it exists.
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_name_is_named_as_such() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = scratch_repo();
+    let lib_src = repo.path().join("lib-src");
+    fs::create_dir(&lib_src).unwrap();
+    fs::write(
+        lib_src.join(std::ffi::OsStr::from_bytes(b"bad\xff.py")),
+        "x = 1\n",
+    )
+    .unwrap();
+    for args in [&["status"][..], &["strip", "--out", "stripped"]] {
+        let out = portlib(repo.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("the file name is not UTF-8; rename it") && stderr.contains("bad"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("No such file"), "{args:?}: {stderr}");
+    }
+}
+
+/// Regression: an error that shows its I/O cause and also chains it printed the cause twice
+/// (`x: Not a directory (os error 20): Not a directory (os error 20)`).
+#[test]
+fn an_io_error_prints_its_cause_once() {
+    let repo = scratch_repo();
+    fs::write(repo.path().join("afile"), "").unwrap();
+    let out = portlib(repo.path(), &["strip", "--out", "afile/x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("(os error").count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: afile"), "{stderr}");
+}
+
+/// Regression: `portlib checkout | head -1` panicked ("failed printing to stdout: Broken
+/// pipe", exit 101) once the reader was gone; a closed pipe is a quiet, successful end.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let repo = scratch_repo();
+    let out = portlib(repo.path(), &["port", "unittest"]);
+    assert!(out.status.success(), "{}", text(&out));
+    fs::remove_dir_all(repo.path().join("work")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portlib"))
+        .arg("checkout")
+        .current_dir(repo.path())
+        .env("PORTLIB_CPYTHON", common::upstream_path())
+        .env_remove("PORTLIB_ROOT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before portlib has read the upstream, let alone printed.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+/// Regression: `strip --out` replaced whatever folder it named, so `--out patches` deleted
+/// the repository's patches and `--out notes` someone's files. Only an earlier strip output
+/// (or a new folder) may be replaced.
+#[test]
+fn strip_refuses_to_replace_a_folder_it_did_not_write() {
+    let dir = scratch_repo();
+    let dir = dir.path();
+    ported_fnmatch(dir);
+    fs::create_dir(dir.join("notes")).unwrap();
+    fs::write(dir.join("notes/todo.txt"), "precious").unwrap();
+    for (out, why) in [
+        ("notes", "it has todo.txt"),
+        ("patches", "it is in the repository's patches/"),
+        ("work", "it is in the repository's work/"),
+        (".", "it holds the repository"),
+    ] {
+        let res = portlib(dir, &["strip", "--out", out]);
+        assert_eq!(res.status.code(), Some(2), "--out {out}: {}", text(&res));
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(
+            stderr.contains("is not an earlier `portlib strip` output") && stderr.contains(why),
+            "--out {out}: {stderr}"
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(dir.join("notes/todo.txt")).unwrap(),
+        "precious"
+    );
+    assert!(dir.join("patches/fnmatch.py.diff").is_file());
+    // Its own output is replaced, also after Python left bytecode in it.
+    let res = portlib(dir, &["strip", "--out", "stripped"]);
+    assert!(res.status.success(), "{}", text(&res));
+    fs::create_dir(dir.join("stripped/__pycache__")).unwrap();
+    fs::write(dir.join("stripped/__pycache__/fnmatch.cpython-34.pyc"), "").unwrap();
+    let res = portlib(dir, &["strip", "--out", "stripped"]);
+    assert!(res.status.success(), "{}", text(&res));
+    assert!(dir.join("stripped/fnmatch.py").is_file());
+}
+
 #[test]
 fn outside_a_repository_says_where_to_run() {
     let dir = tempfile::tempdir().unwrap();

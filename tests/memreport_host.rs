@@ -134,6 +134,42 @@ fn table_json_svg_and_compare() {
     assert!(cmp.contains("1 grew, 0 shrank, 1 unchanged"), "{cmp}");
 }
 
+/// Regression: an old report holding figures at the ends of i64 (a hand-edited or corrupt
+/// file) made `c - o` overflow, a panic (exit 101) in a debug build and a wrong sum in a
+/// release one.
+#[test]
+fn compare_with_extreme_figures_saturates() {
+    let b = common::bundle("mem");
+    let old = b.path().join("old.json");
+    let report = serde_json::json!({
+        "format": "portlib-mem",
+        "vm": {"board": "host", "location": "micropython32", "heap": 196608},
+        "entries": [
+            {"module": "small", "status": "ok", "bytes": i64::MIN},
+            {"module": "tiny", "status": "ok", "bytes": i64::MIN},
+        ],
+    });
+    std::fs::write(&old, serde_json::to_vec(&report).unwrap()).unwrap();
+    let svg = b.path().join("mem.svg");
+    let out = mem(
+        b.path(),
+        &[
+            "--compare",
+            old.to_str().unwrap(),
+            "--svg",
+            svg.to_str().unwrap(),
+            "small",
+            "tiny",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    assert!(
+        stdout.contains(&format!("modules in both: +{} bytes", i64::MAX)),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn compare_rejects_a_test_report() {
     let b = common::bundle("mem");

@@ -315,6 +315,41 @@ fn straggler_holding_stdout_does_not_hold_the_run() {
     assert!(stdout.contains("1 test OK."), "{stdout}");
 }
 
+/// Regression: a `--timeout` past what the clock can add (u64::MAX seconds) panicked with
+/// "overflow when adding duration to instant" (exit 101); it means "no limit".
+#[test]
+fn huge_timeout_means_no_limit() {
+    let b = common::bundle("testrun");
+    let out = portlib(b.path(), &["--timeout", &u64::MAX.to_string(), "test_pass"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("1 test OK."), "{stdout}");
+}
+
+/// Regression: a bundle path holding ':' split MICROPYPATH in two, so every module "crashed"
+/// with `no module named 'portlib_runner'` (exit 1) though the runner is there. It is an
+/// error (2) that says why.
+#[cfg(unix)]
+#[test]
+fn bundle_path_with_the_path_separator_is_a_clear_error() {
+    let b = common::bundle("testrun");
+    let odd = b.path().join("with:colon");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::rename(b.path().join("lib"), odd.join("lib")).unwrap();
+    let out = portlib(&odd, &["test_pass"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("contains ':', which separates folders in MICROPYPATH"),
+        "{stderr}"
+    );
+}
+
 /// `--board` other than `host` goes to a board: a port that does not exist is an error (2)
 /// naming it, before any module runs.
 #[test]

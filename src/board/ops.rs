@@ -233,10 +233,11 @@ impl<T: Transport> SerialBoard<T> {
     }
 
     fn chunk(&self) -> usize {
-        self.chunk_size.unwrap_or(match self.repl.raw_paste() {
+        let chunk = self.chunk_size.unwrap_or(match self.repl.raw_paste() {
             Some(false) => 512,
             _ => 2048,
-        })
+        });
+        chunk.max(1)
     }
 
     /// Upload `data` to `tmp` in chunks; the real name is not touched.
@@ -282,12 +283,16 @@ impl<T: Transport> SerialBoard<T> {
                 operation: "hash files".into(),
                 reply: text.clone(),
             };
-            let mut seen = 0;
+            // Every index exactly once: a line repeated by a garbled link must not stand in
+            // for a missing one.
+            let mut seen = vec![false; batch.len()];
             for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
                 let (i, val) = line.split_once(' ').ok_or_else(bad)?;
-                let path = batch
-                    .get(i.parse::<usize>().map_err(|_| bad())?)
-                    .ok_or_else(bad)?;
+                let i = i.parse::<usize>().map_err(|_| bad())?;
+                let path = batch.get(i).ok_or_else(bad)?;
+                if std::mem::replace(&mut seen[i], true) {
+                    return Err(bad());
+                }
                 let hash = if val == "-" {
                     None
                 } else {
@@ -295,9 +300,8 @@ impl<T: Transport> SerialBoard<T> {
                     Some(<FileHash>::try_from(raw.as_slice()).map_err(|_| bad())?)
                 };
                 out.insert(path.clone(), hash);
-                seen += 1;
             }
-            if seen != batch.len() {
+            if seen.contains(&false) {
                 return Err(bad());
             }
         }

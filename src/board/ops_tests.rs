@@ -150,6 +150,26 @@ fn write_atomic_with_hashlib() {
     }
 }
 
+/// Regression: a chunk size of 0 (`portlib deploy --chunk-size 0`) panicked in
+/// `slice::chunks`; it is taken as the smallest chunk, one byte.
+#[test]
+fn zero_chunk_size_sends_one_byte_per_exec() {
+    let data = b"abc";
+    let mut b = board(vec![
+        ex(""), // open tmp
+        ex(""), // a
+        ex(""), // b
+        ex(""), // c
+        ex(""), // close
+        ex("1\r\n"),
+        ex(&format!("0 {}\r\n", digest_b64(data))),
+        ex(""), // rename
+    ]);
+    b.chunk_size = Some(0);
+    b.write_file_atomic("/lib/x.py", data).unwrap();
+    assert_eq!(codes(b, true).len(), 8);
+}
+
 #[test]
 fn a_small_file_is_uploaded_in_one_exec_once_the_protocol_is_known() {
     let data = b"X = 1\n".to_vec();
@@ -342,6 +362,17 @@ fn hash_files_short_reply_is_an_error() {
         .hash_files(&["/a.py".to_string(), "/b.py".to_string()])
         .unwrap_err();
     assert!(matches!(err, BoardError::BadReply { .. }));
+}
+
+/// Regression: the reply was checked by its line count, so a garbled reply naming one index
+/// twice and another not at all was accepted, leaving a file out of the map.
+#[test]
+fn hash_files_repeated_index_is_an_error() {
+    let mut b = board(vec![ex("1\r\n"), ex("0 -\r\n0 -\r\n")]);
+    let err = b
+        .hash_files(&["/a.py".to_string(), "/b.py".to_string()])
+        .unwrap_err();
+    assert!(matches!(err, BoardError::BadReply { .. }), "{err:?}");
 }
 
 #[test]

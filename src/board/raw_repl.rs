@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::error::{tail_text, BoardError, Result};
 use super::output::{Banner, ConsoleSigns, FrameParser, RAW_BANNER};
-use super::transport::Transport;
+use super::transport::{deadline_after, Transport};
 
 const CTRL_A: u8 = 0x01;
 const CTRL_B: u8 = 0x02;
@@ -179,7 +179,7 @@ impl<T: Transport> RawRepl<T> {
     /// Read until `pat` has arrived; return everything up to and including it.
     fn wait_for(&mut self, pat: &[u8], within: Duration, what: &'static str) -> Result<Vec<u8>> {
         let started = Instant::now();
-        let deadline = started + within;
+        let deadline = deadline_after(started, within);
         let mut searched: usize = 0;
         loop {
             let from = searched.saturating_sub(pat.len());
@@ -211,7 +211,7 @@ impl<T: Transport> RawRepl<T> {
     /// Read exactly `n` bytes.
     fn read_exact(&mut self, n: usize, within: Duration, what: &'static str) -> Result<Vec<u8>> {
         let started = Instant::now();
-        let deadline = started + within;
+        let deadline = deadline_after(started, within);
         while self.pending.len() < n {
             if self.fill(deadline)? == 0 && Instant::now() >= deadline {
                 return Err(self.timeout(what, started, &self.pending.clone()));
@@ -224,9 +224,9 @@ impl<T: Transport> RawRepl<T> {
     /// Read until the line is quiet for `drain_quiet` (or `drain_max` passed); return it all.
     fn drain(&mut self) -> Result<Vec<u8>> {
         let started = Instant::now();
-        let end = started + self.timeouts.drain_max;
+        let end = deadline_after(started, self.timeouts.drain_max);
         loop {
-            let quiet_until = (Instant::now() + self.timeouts.drain_quiet).min(end);
+            let quiet_until = deadline_after(Instant::now(), self.timeouts.drain_quiet).min(end);
             if self.fill(quiet_until)? == 0 || Instant::now() >= end {
                 break;
             }
@@ -381,7 +381,7 @@ impl<T: Transport> RawRepl<T> {
             }
         };
         let mut parser = FrameParser::new(expect_ok, collect);
-        let deadline = started + within;
+        let deadline = deadline_after(started, within);
         loop {
             if !self.pending.is_empty() {
                 let data = std::mem::take(&mut self.pending);
@@ -481,7 +481,11 @@ impl<T: Transport> RawRepl<T> {
             // Take any credit already waiting; block for it only when we have none left.
             loop {
                 let started = Instant::now();
-                let deadline = if credit == 0 { started + hs } else { started };
+                let deadline = if credit == 0 {
+                    deadline_after(started, hs)
+                } else {
+                    started
+                };
                 match self.read_byte(deadline)? {
                     Some(CTRL_A) => credit += window,
                     Some(CTRL_D) => {
@@ -522,7 +526,7 @@ impl<T: Transport> RawRepl<T> {
             // The device acknowledges the end of the code with \x04; credit may still arrive.
             let started = Instant::now();
             loop {
-                match self.read_byte(started + hs)? {
+                match self.read_byte(deadline_after(started, hs))? {
                     Some(CTRL_D) => break,
                     Some(CTRL_A) => {}
                     Some(other) => {

@@ -69,6 +69,19 @@ fn enter_exec_raw_paste_micropython() {
     assert_eq!(f.captured()[0], b"print('hello')\x04");
 }
 
+/// Regression: `started + within` panicked ("overflow when adding duration to instant") for a
+/// limit as large as `portlib run --timeout 18446744073709551615`.
+#[test]
+fn exec_with_an_unbounded_limit_does_not_overflow() {
+    let mut script = mp_enter();
+    script.extend(raw_paste_exec("hello\r\n\x04\x04>"));
+    let mut r = repl(script);
+    r.timeouts.handshake = Duration::MAX;
+    let out = r.exec(b"print('hello')", Duration::MAX).unwrap();
+    assert_eq!(out.stdout, b"hello\r\n");
+    done(r);
+}
+
 #[test]
 fn exec_error_goes_to_stderr() {
     let mut script = mp_enter();

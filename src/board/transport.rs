@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 
 use super::error::{BoardError, Result};
 
+/// `start + within`, or a century after `start` when that is past what an `Instant` holds: a
+/// limit given as `--timeout 18446744073709551615` means "no limit", not a panic.
+pub fn deadline_after(start: Instant, within: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    start
+        .checked_add(within)
+        .or_else(|| start.checked_add(CENTURY))
+        .unwrap_or(start)
+}
+
 /// A byte-level connection to a board.
 pub trait Transport {
     /// Read whatever is available into `buf`, waiting until at most `deadline` for the first
@@ -196,6 +206,19 @@ impl Transport for SerialTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadline_after_saturates_instead_of_panicking() {
+        let now = Instant::now();
+        let d = Duration::from_millis(5);
+        assert_eq!(deadline_after(now, d), now + d);
+        let far = deadline_after(now, Duration::MAX);
+        assert!(
+            far >= now + Duration::from_secs(365 * 86_400),
+            "{:?}",
+            far - now
+        );
+    }
 
     #[test]
     fn bootloader_baud_is_refused_before_opening() {

@@ -30,8 +30,17 @@ pub enum FormatArg {
     Py,
 }
 
+const BUILD_EXAMPLES: &str = "Examples:
+  portlib build --zip                        # everything ported, as .mpy, plus a zip in build/
+  portlib build unittest --tests --explain   # unittest, what it imports, and its tests; why each
+  portlib build --target circuitpython --format py --out bundle-py
+
+Exit status: 0 built, 1 a file does not parse or compile (FILE:LINE:COL printed, nothing written),
+2 an error (a patch that no longer applies, missing upstream, an unknown module, a bad --out).";
+
 /// Build the bundle: `DIR/lib/…` mirroring a board's /lib, `DIR/manifest.json`, and a zip.
 #[derive(Debug, Args)]
+#[command(after_help = BUILD_EXAMPLES)]
 pub struct BuildArgs {
     /// Modules to build, with their import closure (`glob`, `unittest`, `unittest.case`,
     /// `test/support/__init__.py`); everything ported by default.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use portlib::board::output::Flavor;
 use portlib::board::{SerialTransport, Session};
 use portlib::deploy::{self, Bundle, Event, Plan, Report};
 
@@ -14,8 +15,17 @@ use super::{Global, Outcome};
 
 const NO_FS: &str = "the board has neither a serial port nor a drive";
 
+const DEPLOY_EXAMPLES: &str = "Examples:
+  portlib build && portlib deploy            # sync build/ into the only attached board's /lib
+  portlib deploy --dry-run                   # show what would be copied and removed
+  portlib deploy build --board /media/me/CIRCUITPY --json
+
+Exit status: 0 the board holds the bundle, 2 an error; every file on the board is then either
+the old one or the new one, and running the same command again finishes the job.";
+
 /// Arguments of `portlib deploy`.
 #[derive(Debug, Args)]
+#[command(after_help = DEPLOY_EXAMPLES)]
 pub struct DeployArgs {
     /// The bundle folder (`manifest.json` and `lib/`, as `portlib build` writes it); `build/`,
     /// `portlib build`'s default output, when omitted.
@@ -40,8 +50,9 @@ pub struct DeployArgs {
 
     /// Bytes of file content per round trip over serial with raw-paste (lower it for a board
     /// short of memory).
-    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
-    pub chunk_size: usize,
+    #[arg(long, default_value_t = 8192, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
 }
 
 impl DeployArgs {
@@ -95,9 +106,27 @@ impl DeployArgs {
         global: &Global,
     ) -> anyhow::Result<(Plan, Option<Report>, String)> {
         session.hold()?;
+        if let Some((flavor, board)) = firmware(session) {
+            bundle.check_loadable_on(flavor, &board)?;
+        }
         let fs = session.fs().context(NO_FS)?;
         let target = fs.describe();
-        let plan = deploy::plan(fs, bundle)?;
+        // Planning hashes every file on the board; without hashlib (CircuitPython on SAMD51)
+        // that reads the whole bundle back, minutes over serial: show that something happens.
+        let spinner = (global.show_progress() && !self.json).then(|| {
+            let s = ProgressBar::new_spinner();
+            s.set_message(format!(
+                "comparing {} bundle files with {target}",
+                bundle.files.len()
+            ));
+            s.enable_steady_tick(std::time::Duration::from_millis(120));
+            s
+        });
+        let plan = deploy::plan(fs, bundle);
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        let plan = plan?;
         if self.dry_run {
             return Ok((plan, None, target));
         }
@@ -110,7 +139,7 @@ impl DeployArgs {
                 // Raw-paste compiles as it reads, so a larger chunk costs the board little heap
                 // and saves round trips (known by now: the plan ran code on the board).
                 if s.repl().raw_paste() == Some(true) {
-                    s.chunk_size = Some(self.chunk_size);
+                    s.chunk_size = Some(self.chunk_size as usize);
                 }
             }
         }
@@ -120,6 +149,23 @@ impl DeployArgs {
         bar.done();
         Ok((plan, Some(result?), target))
     }
+}
+
+/// What firmware the board runs, when it said so: a drive's `boot_out.txt`, or the banner the
+/// serial REPL printed while portlib took hold of it.
+fn firmware(session: &mut Session<SerialTransport>) -> Option<(Flavor, String)> {
+    if let Some(boot) = session.drive.as_ref().and_then(|d| d.boot_out().ok()) {
+        let board = format!("CircuitPython {} ({})", boot.version, boot.board_name);
+        return Some((Flavor::CircuitPython, board));
+    }
+    let serial = session.serial.as_mut()?;
+    let banner = serial.repl().banner()?;
+    let family = match banner.flavor {
+        Flavor::MicroPython => "MicroPython",
+        Flavor::CircuitPython => "CircuitPython",
+    };
+    let board = format!("{family} {} ({})", banner.version, banner.machine);
+    Some((banner.flavor, board))
 }
 
 fn print_plan(out: &mut impl Write, plan: &Plan, target: &str) -> std::io::Result<()> {

@@ -17,7 +17,16 @@ pub enum SortArg {
     Size,
 }
 
+const MEM_EXAMPLES: &str = "Examples:
+  portlib mem --bundle build --sort size --json mem.json --svg mem.svg
+  portlib mem --bundle build --compare mem.json       # what grew and shrank since mem.json
+  portlib mem --bundle build --board auto unittest    # on the board instead of the host VM
+
+Exit status: 0 every module imported, 1 one did not (import error, out of memory, crash),
+2 an error kept the measurement from starting.";
+
 #[derive(Debug, clap::Args)]
+#[command(after_help = MEM_EXAMPLES)]
 pub struct MemArgs {
     /// Modules to measure (dotted names); default: every top-level module and package in the
     /// bundle's `lib/` except `test`.

@@ -15,6 +15,7 @@ mod build;
 mod compile;
 mod deploy;
 mod dis;
+mod logger;
 mod mem;
 mod repl;
 mod run;
@@ -45,7 +46,8 @@ pub struct Global {
     #[arg(long, global = true, env = "PORTLIB_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
 
-    /// Print nothing but errors.
+    /// Print nothing but errors (warnings are shown otherwise; PORTLIB_LOG=info|debug|trace
+    /// shows more).
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -126,8 +128,10 @@ enum Command {
 
 /// Parse arguments, run the subcommand, and turn the result into an exit code.
 pub fn main() -> ExitCode {
+    forget_empty_env();
     let cli = Cli::parse();
     let g = &cli.global;
+    logger::init(g.quiet);
     let result: anyhow::Result<Outcome> = match cli.command {
         Command::Checkout(a) => a.run(g),
         Command::Refresh(a) => a.run(g),
@@ -153,8 +157,44 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_text(&err));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes joined by `: `, leaving out a cause whose text the message
+/// already shows (many errors print their I/O cause and also chain it as their source).
+fn error_text(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// The variables options read (`env = ...`). Set but empty (`export PORTLIB_CPYTHON=` in a CI
+/// script) means unset, as for most tools; clap would instead complain that `--cpython` was
+/// given no value, an option the user never typed.
+const OPTION_VARIABLES: &[&str] = &[
+    "PORTLIB_CPYTHON",
+    "PORTLIB_ROOT",
+    "PORTLIB_BOARD",
+    "PORTLIB_MICROPYTHON",
+];
+
+fn forget_empty_env() {
+    for name in OPTION_VARIABLES {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            // Single-threaded still: nothing else reads the environment concurrently.
+            std::env::remove_var(name);
         }
     }
 }

@@ -34,6 +34,25 @@ impl RunArgs {
     pub fn run(self, _global: &Global) -> anyhow::Result<Outcome> {
         let code = std::fs::read(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
+        if let Some(at) = code.iter().position(|b| (0x01..=0x04).contains(b)) {
+            let line_start = code[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let line = code[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = String::from_utf8_lossy(&code[line_start..at])
+                .chars()
+                .count()
+                + 1;
+            let byte = code[at];
+            let key = char::from(b'@' + byte);
+            anyhow::bail!(
+                "{}:{line}:{col}: the file holds a raw Ctrl-{key} byte (0x{byte:02x}), which the \
+                 board's raw REPL takes as a command while it reads code; write it as \
+                 '\\x{byte:02x}' inside a string instead",
+                self.file.display()
+            );
+        }
         let (_, mut board) = self.board.open_serial()?;
         let repl = board.repl();
         repl.enter_raw()?;

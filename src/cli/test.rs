@@ -15,7 +15,16 @@ use portlib::testrun::{
 use super::board_args::BoardArgs;
 use super::{Global, Outcome};
 
+const TEST_EXAMPLES: &str = "Examples:
+  portlib build --tests && portlib test --bundle build test_fnmatch test_glob
+  portlib test --bundle build --board auto --junit report.xml   # every test_* on the board
+  portlib test --bundle build --board auto --resume             # carry on after an interruption
+
+Exit status: 0 every module passed, 1 a module failed, crashed, ran out of memory or timed out,
+2 an error kept the run from starting (no VM, no runner in the bundle, an unknown test).";
+
 #[derive(Debug, clap::Args)]
+#[command(after_help = TEST_EXAMPLES)]
 pub struct TestArgs {
     /// Test modules (`test_os`, `test.test_os`, or a dotted module elsewhere such as
     /// `unittest.test.test_case`); default: every `test_*` in the bundle's

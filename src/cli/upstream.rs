@@ -1,5 +1,6 @@
 //! `portlib upstream`: get CPython 3.4.9 into the cache and see which source portlib would use.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -44,7 +45,7 @@ impl UpstreamArgs {
             Action::Fetch { from, url } => fetch(global, from, url),
             Action::Path => {
                 let found = Upstream::locate(global.cpython.as_deref())?;
-                println!("{}", found.origin().display());
+                writeln!(std::io::stdout(), "{}", found.origin().display())?;
                 Ok(Outcome::Ok)
             }
             Action::Verify => verify(global),
@@ -74,7 +75,7 @@ fn fetch(global: &Global, from: Option<PathBuf>, url: Option<String>) -> anyhow:
     if !global.quiet {
         eprintln!("installed and verified");
     }
-    println!("{}", installed.display());
+    writeln!(std::io::stdout(), "{}", installed.display())?;
     Ok(Outcome::Ok)
 }
 
@@ -113,16 +114,24 @@ fn verify(global: &Global) -> anyhow::Result<Outcome> {
     let elapsed = start.elapsed();
     let total = found.paths().count();
     let py = found.paths().filter(|p| p.ends_with(".py")).count();
-    println!(
+    writeln!(
+        std::io::stdout(),
         "{}: {total} files in Lib/, {py} of them .py",
         found.origin().display()
-    );
+    )?;
     if found.origin().is_file() {
         let sha = upstream::sha256_file(found.origin())
             .with_context(|| format!("hashing {}", found.origin().display()))?;
         match OFFICIAL_TARBALLS.iter().find(|t| t.sha256 == sha) {
-            Some(t) => println!("sha256 {sha}: the official {}", t.file_name),
-            None => println!("sha256 {sha}: not an official release tarball (a repack?)"),
+            Some(t) => writeln!(
+                std::io::stdout(),
+                "sha256 {sha}: the official {}",
+                t.file_name
+            )?,
+            None => writeln!(
+                std::io::stdout(),
+                "sha256 {sha}: not an official release tarball (a repack?)"
+            )?,
         }
     }
     if !global.quiet {

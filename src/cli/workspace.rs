@@ -43,13 +43,14 @@ impl CheckoutArgs {
         let report = workspace::checkout(&repo, &upstream, &self.modules, self.force)?;
         if !global.quiet {
             for rel in &report.written {
-                println!("wrote work/{rel}");
+                writeln!(std::io::stdout(), "wrote work/{rel}")?;
             }
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "{} written, {} already up to date",
                 report.written.len(),
                 report.unchanged.len()
-            );
+            )?;
         }
         Ok(Outcome::Ok)
     }
@@ -78,14 +79,15 @@ impl RefreshArgs {
         }
         if !global.quiet {
             for rel in &report.updated {
-                println!("updated patches/{rel}.diff");
+                writeln!(std::io::stdout(), "updated patches/{rel}.diff")?;
             }
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "{} updated, {} unchanged, {} refused",
                 report.updated.len(),
                 report.unchanged.len(),
                 report.invalid.len()
-            );
+            )?;
         }
         Ok(if report.has_problems() {
             Outcome::Problems
@@ -110,7 +112,10 @@ impl PortArgs {
         let report = workspace::port(&repo, &upstream, &self.modules)?;
         if !global.quiet {
             for rel in &report.started {
-                println!("started Lib/{rel}: edit work/{rel}, then `portlib refresh`");
+                writeln!(
+                    std::io::stdout(),
+                    "started Lib/{rel}: edit work/{rel}, then `portlib refresh`"
+                )?;
             }
         }
         Ok(Outcome::Ok)
@@ -267,7 +272,8 @@ impl StatusArgs {
 /// Write the effective sources of all ported files plus lib-src/ (the compiler's input).
 #[derive(Debug, Args)]
 pub struct StripArgs {
-    /// Output folder (replaced whole).
+    /// Output folder, replaced whole; an existing one must be an earlier strip output (nothing
+    /// but Python sources), never a folder of the repository.
     #[arg(long, short)]
     pub out: PathBuf,
 }
@@ -278,12 +284,13 @@ impl StripArgs {
         let upstream = open_upstream(global)?;
         let report = workspace::strip(&repo, &upstream, &self.out)?;
         if !global.quiet {
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "wrote {} ported and {} lib-src file(s) to {}",
                 report.ported.len(),
                 report.lib_src.len(),
                 self.out.display()
-            );
+            )?;
         }
         Ok(Outcome::Ok)
     }

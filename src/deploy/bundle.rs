@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{DeployError, Result};
 use crate::board::fs::{check_remote_path, hex, parse_hash, sha256, FileHash};
+use crate::board::output::Flavor;
 
 /// `manifest.json` as `portlib build` writes it. Fields deploy does not use are kept optional so
 /// that older or newer manifests still load.
@@ -165,6 +166,29 @@ impl Bundle {
         let text = serde_json::to_vec_pretty(&manifest).expect("a manifest always serializes");
         crate::fsutil::write_atomic(&mpath, &text).map_err(io(mpath.clone()))?;
         Bundle::load(dir)
+    }
+
+    /// Refuse a bundle whose `.mpy` files the board's firmware cannot load, told by their
+    /// magic byte (`M` MicroPython, `C` CircuitPython): such a deploy succeeds, and then every
+    /// import on the board fails. `board` names the board in the message.
+    pub fn check_loadable_on(&self, flavor: Flavor, board: &str) -> Result<()> {
+        let (foreign, compiled_for, target) = match flavor {
+            Flavor::MicroPython => (b'C', "CircuitPython", "micropython"),
+            Flavor::CircuitPython => (b'M', "MicroPython", "circuitpython"),
+        };
+        let wrong = self
+            .files
+            .iter()
+            .find(|f| f.board_path.ends_with(".mpy") && f.data.first() == Some(&foreign));
+        match wrong {
+            Some(f) => Err(DeployError::WrongFirmware {
+                path: f.board_path.clone(),
+                compiled_for,
+                board: board.to_string(),
+                target,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Total size of the files.

@@ -99,6 +99,19 @@ pub enum DeployError {
         /// The I/O error (in the message, not chained: it would print twice).
         cause: std::io::Error,
     },
+    /// The bundle's `.mpy` files are compiled for the other firmware family, whose loader
+    /// refuses them (MicroPython wants magic `M`, CircuitPython `C`).
+    #[error("{path} is compiled for {compiled_for}, but the board runs {board}, which refuses to import it; rebuild the bundle with `portlib build --target {target}` (or `--format py`)")]
+    WrongFirmware {
+        /// A bundle file that shows it (board path).
+        path: String,
+        /// `MicroPython` or `CircuitPython`.
+        compiled_for: &'static str,
+        /// What the board said it is (`CircuitPython 9.2.1 on Adafruit Metro M4 Express`).
+        board: String,
+        /// The `--target` the board needs.
+        target: &'static str,
+    },
     /// A board operation failed.
     #[error(transparent)]
     Board(#[from] BoardError),

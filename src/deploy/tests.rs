@@ -4,6 +4,7 @@ use std::path::Path;
 use super::memfs::MemFs;
 use super::*;
 use crate::board::fs::{hex, sha256};
+use crate::board::output::Flavor;
 
 fn make_bundle(dir: &Path, files: &[(&str, &[u8])]) -> Bundle {
     Bundle::create(dir, "micropython", files).unwrap()
@@ -349,4 +350,38 @@ fn deploy_onto_a_circuitpy_drive() {
     );
     let r = deploy(&mut fs, &b2, &mut no_events()).unwrap();
     assert!(r.copied.is_empty() && !r.record_written);
+}
+
+/// Regression: a bundle compiled for the other firmware family deployed without a word, and
+/// every import on the board then failed ("incompatible .mpy"). The magic byte tells.
+#[test]
+fn mpy_files_for_the_other_firmware_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = make_bundle(
+        dir.path(),
+        &[
+            ("lib/a.py", b"C is fine in a .py"),
+            ("lib/m.mpy", b"M\x06\x00\x1f"),
+        ],
+    );
+    b.check_loadable_on(Flavor::MicroPython, "MicroPython 1.26.1")
+        .unwrap();
+    let err = b
+        .check_loadable_on(Flavor::CircuitPython, "CircuitPython 9.2.1")
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, DeployError::WrongFirmware { .. }), "{err:?}");
+    assert!(
+        msg.contains("/lib/m.mpy is compiled for MicroPython")
+            && msg.contains("CircuitPython 9.2.1")
+            && msg.contains("--target circuitpython"),
+        "{msg}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let b = make_bundle(dir.path(), &[("lib/c.mpy", b"C\x06\x00\x1f")]);
+    b.check_loadable_on(Flavor::CircuitPython, "CircuitPython 9.2.1")
+        .unwrap();
+    assert!(b
+        .check_loadable_on(Flavor::MicroPython, "MicroPython 1.26.1")
+        .is_err());
 }

@@ -316,8 +316,9 @@ pub fn write_compare<'a>(
         };
         let change = match (o, c) {
             (Some(o), Some(c)) => {
-                let d = c - o;
-                delta_sum += d;
+                // Reports are files a user may have edited: saturate rather than overflow.
+                let d = c.saturating_sub(o);
+                delta_sum = delta_sum.saturating_add(d);
                 match d.cmp(&0) {
                     std::cmp::Ordering::Greater => grew += 1,
                     std::cmp::Ordering::Less => shrank += 1,

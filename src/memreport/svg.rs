@@ -73,7 +73,7 @@ pub fn write_svg(w: &mut impl Write, report: &MemReport) -> io::Result<()> {
         .unwrap_or(0)
         .max(1);
     let step = tick_step(max);
-    let scale_max = (max + step - 1) / step * step;
+    let scale_max = (max / step + i64::from(max % step != 0)).saturating_mul(step);
     let x_of = |v: i64| x0 + v as f64 * BAR_W / scale_max as f64;
     let chart_bottom = TOP + entries.len() as f64 * ROW;
 
@@ -101,8 +101,7 @@ pub fn write_svg(w: &mut impl Write, report: &MemReport) -> io::Result<()> {
     )?;
 
     // Gridlines and their labels.
-    let mut v = 0;
-    while v <= scale_max {
+    for v in (0..=scale_max / step).map(|k| k * step) {
         let x = x_of(v);
         writeln!(
             w,
@@ -115,7 +114,6 @@ pub fn write_svg(w: &mut impl Write, report: &MemReport) -> io::Result<()> {
             TOP - 10.0,
             tick_label(v)
         )?;
-        v += step;
     }
 
     let free = report.free_at_start.filter(|&f| f > 0);
@@ -268,6 +266,17 @@ mod tests {
             assert!(texts.contains(&tick), "no tick {tick}");
         }
         assert!(!texts.contains(&"100k"));
+    }
+
+    /// Regression: a byte count near i64::MAX (from the board or a report file) overflowed
+    /// rounding the axis up to a whole tick.
+    #[test]
+    fn extreme_figures_do_not_overflow() {
+        let mut report = readme_report();
+        report.entries[0].bytes = Some(i64::MAX);
+        let mut out = Vec::new();
+        write_svg(&mut out, &report).unwrap();
+        roxmltree::Document::parse(std::str::from_utf8(&out).unwrap()).expect("well-formed SVG");
     }
 
     #[test]

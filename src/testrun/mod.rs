@@ -101,7 +101,9 @@ pub struct MemFigures {
 impl MemFigures {
     /// Bytes the import kept allocated, when the import finished.
     pub fn import_cost(&self) -> Option<i64> {
-        self.alloc_after.map(|a| a - self.alloc_before)
+        // The figures come from the board (or a report file): never trust them not to overflow.
+        self.alloc_after
+            .map(|a| a.saturating_sub(self.alloc_before))
     }
 }
 
@@ -435,4 +437,24 @@ pub fn collect(name: &str, run: &VmRun) -> ModuleResult {
         c.push(item);
     }
     c.finish(run.exit, &run.stderr, run.elapsed.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: figures at the ends of i64 (a runner bug on the board, a corrupt report)
+    /// made the subtraction overflow, a panic in a debug build.
+    #[test]
+    fn import_cost_saturates() {
+        let m = MemFigures {
+            free_at_start: 0,
+            alloc_before: i64::MIN,
+            alloc_after: Some(i64::MAX),
+            free_before: 0,
+            free_after: None,
+            free_at_end: None,
+        };
+        assert_eq!(m.import_cost(), Some(i64::MAX));
+    }
 }

@@ -287,7 +287,7 @@ fn info_of(b: &BoardInfo, location: String) -> VmInfo {
     VmInfo {
         board: format!("{family} {} ({machine})", b.version),
         location,
-        heap: b.mem_free + b.mem_alloc,
+        heap: b.mem_free.saturating_add(b.mem_alloc),
     }
 }
 

@@ -48,6 +48,19 @@ pub enum VmError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The bundle's `lib/` path holds MICROPYPATH's separator, so the VM would look for
+    /// modules in two wrong folders.
+    #[error(
+        "the bundle folder {} contains '{separator}', which separates folders in MICROPYPATH: \
+         the VM could not import from it; move or link the bundle to a path without '{separator}'",
+        path.display()
+    )]
+    SeparatorInPath {
+        /// The bundle's `lib/`.
+        path: PathBuf,
+        /// `:` (`;` on Windows).
+        separator: char,
+    },
     /// The scratch folder used as the VM's working directory could not be made.
     #[error("cannot create a scratch folder for the VM: {0}")]
     Scratch(std::io::Error),
@@ -308,10 +321,17 @@ impl Vm for HostVm {
         timeout: Duration,
         on_output: &mut dyn FnMut(&[u8]),
     ) -> Result<VmRun, VmError> {
+        let separator = if cfg!(windows) { ';' } else { ':' };
+        if self.lib.to_string_lossy().contains(separator) {
+            return Err(VmError::SeparatorInPath {
+                path: self.lib.clone(),
+                separator,
+            });
+        }
         // A fresh working folder per module: CPython's tests write TESTFN into the cwd.
         let scratch = tempfile::tempdir().map_err(VmError::Scratch)?;
         let mut path = std::ffi::OsString::from(self.lib.as_os_str());
-        path.push(if cfg!(windows) { ";" } else { ":" });
+        path.push(separator.to_string());
         path.push(".frozen");
         let started = Instant::now();
         let mut child = Command::new(&self.binary)
@@ -353,7 +373,7 @@ impl Vm for HostVm {
             let _ = err_tx.send(v);
         });
 
-        let deadline = started + timeout;
+        let deadline = crate::board::transport::deadline_after(started, timeout);
         let mut output = Vec::new();
         let mut timed_out = false;
         loop {

@@ -34,10 +34,12 @@ pub(crate) fn list_files(dir: &Path) -> Result<Vec<String>, WorkspaceError> {
             s.starts_with('.') || s.ends_with('~') || s == "__pycache__"
         });
         if !skip {
-            let parts: Vec<_> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect();
+            // A lossy name would point at no file and fail later as "No such file".
+            let parts: Option<Vec<&str>> =
+                rel.components().map(|c| c.as_os_str().to_str()).collect();
+            let parts = parts.ok_or_else(|| WorkspaceError::NonUtf8Name {
+                path: entry.path().to_path_buf(),
+            })?;
             out.push(parts.join("/"));
         }
     }

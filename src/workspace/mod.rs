@@ -48,6 +48,20 @@ pub enum WorkspaceError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file in the repository whose name is not UTF-8 (module paths are text).
+    #[error("{}: the file name is not UTF-8; rename it (module and file names must be text, usually ASCII)", path.display())]
+    NonUtf8Name {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `strip --out` names a folder that is not an earlier strip output.
+    #[error("{} exists and is not an earlier `portlib strip` output ({why}); refusing to replace it: choose another --out or remove it", dir.display())]
+    NotStripOutput {
+        /// The folder.
+        dir: PathBuf,
+        /// What gives it away.
+        why: String,
+    },
     /// A module name matches nothing.
     #[error("unknown module `{name}`{}", suggest(suggestions))]
     UnknownModule {
