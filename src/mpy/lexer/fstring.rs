@@ -6,14 +6,19 @@
 //! * A field's expression runs to the first `:` or `}`, or `!` followed by `r`/`s` and then
 //!   `:`/`}`, outside `[...]`/`{...}` nesting (parentheses and quotes are not tracked, so
 //!   `f'{d[":"]}'` works but `f'{f(":")}'` does not); the conversion and spec stay in the
-//!   template, where a `{...}` inside a spec is a field of its own.
+//!   template, where a `{...}` inside a spec is a field of its own. The nesting count goes
+//!   below zero on an unmatched `]` or `}` and back up on later openers.
+//! * The field is scanned over the source, not over the string: it runs past the closing
+//!   quote and across lines (so `f"{d["k"]}"` and a single-quoted `f"{[1,\n2]}"` compile) until
+//!   its end is found, or the file ends, which leaves the string unterminated. The string
+//!   then goes on to its next closing quote; see [`read_raw`].
 //! * An expression ending in `=` also puts its text (with the `=`) in the template and gets
 //!   no default conversion.
 //! * Every argument is written `(expr),`, so `f'{}'` formats an empty tuple and a single
 //!   argument still leaves an `arglist` node.
 //! * The `.format(...)` tokens carry the line where the string token ended.
 
-use super::{tokenize_nested, LexOptions, Token, TokenKind};
+use super::{tokenize_nested, Cursor, LexOptions, Token, TokenKind};
 
 /// f-strings inside f-string expressions deeper than this are refused (invalid token).
 const MAX_NESTING: u32 = 8;
@@ -32,25 +37,7 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
                 i += 1;
             } else {
                 let start = i;
-                let mut level = 0usize;
-                loop {
-                    let c = *body.get(i)?;
-                    if level == 0 {
-                        let conv = c == b'!'
-                            && matches!(body.get(i + 1), Some(b'r' | b's'))
-                            && matches!(body.get(i + 2), Some(b':' | b'}'));
-                        if c == b':' || c == b'}' || conv {
-                            break;
-                        }
-                    }
-                    match c {
-                        b'[' | b'{' => level += 1,
-                        // An unmatched closer makes MicroPython scan to the end of the file.
-                        b']' | b'}' => level = level.checked_sub(1)?,
-                        _ => {}
-                    }
-                    i += 1;
-                }
+                i = field_end(body, i)?;
                 let mut arg = body[start..i].to_vec();
                 if arg.last() == Some(&b'=') {
                     fmt.extend_from_slice(&arg);
@@ -71,6 +58,73 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
         }
     }
     Some((fmt, args))
+}
+
+/// The index of the byte ending the field expression that starts at `text[start]` (`:`,
+/// `}` or the `!` of a conversion, at nesting level 0), or `None` if `text` ends first.
+fn field_end(text: &[u8], start: usize) -> Option<usize> {
+    let mut level = 0i64;
+    let mut i = start;
+    loop {
+        let c = *text.get(i)?;
+        if level == 0 {
+            let conv = c == b'!'
+                && matches!(text.get(i + 1), Some(b'r' | b's'))
+                && matches!(text.get(i + 2), Some(b':' | b'}'));
+            if c == b':' || c == b'}' || conv {
+                return Some(i);
+            }
+        }
+        match c {
+            b'[' | b'{' => level += 1,
+            b']' | b'}' => level -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// Read an f-string literal from its opening quote as MicroPython's lexer does, fields
+/// scanned over the source (they may run past the quote that ends the literal as a plain
+/// string, and across lines), and return its body for [`split`]; `None` if it is
+/// unterminated. Only needed when a field does that, which makes the plain reading fail:
+/// observed with mpy-cross 1.29, `f"{'a { b'}")` then takes the source up to the next
+/// field end, and the syntax error falls on a later line.
+pub(crate) fn read_raw(cur: &mut Cursor<'_>) -> Option<Vec<u8>> {
+    let quote = cur.peek(0)?;
+    cur.bump();
+    let triple = cur.peek(0) == Some(quote) && cur.peek(1) == Some(quote);
+    if triple {
+        cur.bump();
+        cur.bump();
+    }
+    let start = cur.pos;
+    loop {
+        let b = cur.peek(0)?;
+        if b == b'\n' && !triple {
+            return None;
+        }
+        if b == quote && (!triple || (cur.peek(1) == Some(quote) && cur.peek(2) == Some(quote))) {
+            let body = cur.src[start..cur.pos].to_vec();
+            for _ in 0..if triple { 3 } else { 1 } {
+                cur.bump();
+            }
+            return Some(body);
+        }
+        cur.bump();
+        if b == b'\\' {
+            cur.bump();
+        } else if b == b'{' {
+            if cur.is(b'{') {
+                cur.bump();
+            } else {
+                let end = field_end(cur.src, cur.pos)?;
+                while cur.pos < end {
+                    cur.bump();
+                }
+            }
+        }
+    }
 }
 
 /// Append `.format((arg),...,)` after the string token just pushed, and return how many

@@ -104,6 +104,7 @@ pub(crate) fn is_ident_tail(b: u8) -> bool {
 }
 
 /// Cursor over normalised source with MicroPython's line/column bookkeeping.
+#[derive(Clone)]
 pub(crate) struct Cursor<'a> {
     pub(crate) src: &'a [u8],
     pub(crate) pos: usize,
@@ -411,12 +412,26 @@ impl<'a> Lexer<'a> {
                 // Braces of adjacent plain pieces are NOT escaped (mpy-cross 1.29 makes them
                 // format fields, MicroPython's documented f-string difference).
                 fstring_seen = true;
+                let start = self.cur.clone();
                 let piece = string::read_literal(&mut self.cur, true, false);
-                if piece.unterminated {
+                let mut parts = if piece.unterminated {
+                    None
+                } else {
+                    fstring::split(&piece.value)
+                };
+                if parts.is_none() {
+                    // A field may run past the quote that ends the literal as a plain string.
+                    let mut raw = start;
+                    if let Some(body) = fstring::read_raw(&mut raw) {
+                        parts = fstring::split(&body);
+                        self.cur = raw;
+                    }
+                }
+                if parts.is_none() && piece.unterminated {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                match fstring::split(&piece.value) {
+                match parts {
                     Some((fmt, args)) => {
                         match string::decode(&fmt, false, prefix.raw) {
                             Ok(v) => {
