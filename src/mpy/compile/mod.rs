@@ -251,29 +251,35 @@ fn is_const_false(n: &Node) -> bool {
     parse::const_truth(n) == Some(false)
 }
 
-/// Whether `c` holds a NaN other than `math.nan`'s (which is one shared object and merges).
-fn has_computed_nan(c: &Const) -> bool {
-    let odd = |v: f64| v.is_nan() && v.to_bits() != f64::NAN.to_bits();
-    match c {
-        Const::Float(f) | Const::Complex(f) => odd(f.value),
-        Const::Tuple(items) => items.iter().any(has_computed_nan),
-        _ => false,
-    }
-}
-
-/// A parse-tree constant as a constant-table entry.
-fn const_entry(c: &Const) -> format::Const {
+/// A parse-tree constant as a constant-table entry, with the [`Float::nan_id`] of each NaN
+/// in it appended to `nan_ids` (depth-first, as `ConstTable::add_object` takes them).
+///
+/// [`Float::nan_id`]: crate::mpy::parse::Float
+fn const_entry(c: &Const, nan_ids: &mut Vec<u32>) -> format::Const {
     match c {
         Const::None => format::Const::None,
         Const::False => format::Const::False,
         Const::True => format::Const::True,
         Const::Ellipsis => format::Const::Ellipsis,
         Const::Int(i) => format::Const::Int(i.to_string()),
-        Const::Float(f) => format::Const::Float(crate::mpy::float::repr_float(f.value)),
-        Const::Complex(f) => format::Const::Complex(crate::mpy::float::repr_complex_imag(f.value)),
+        Const::Float(f) | Const::Complex(f) => {
+            if f.value.is_nan() {
+                nan_ids.push(f.nan_id);
+            }
+            if matches!(c, Const::Float(_)) {
+                format::Const::Float(crate::mpy::float::repr_float(f.value))
+            } else {
+                format::Const::Complex(crate::mpy::float::repr_complex_imag(f.value))
+            }
+        }
         Const::Str(s) => format::Const::Str(s.clone()),
         Const::Bytes(b) => format::Const::Bytes(b.clone()),
-        Const::Tuple(items) => format::Const::Tuple(items.iter().map(const_entry).collect()),
+        Const::Tuple(items) => format::Const::Tuple(
+            items
+                .iter()
+                .map(|item| const_entry(item, nan_ids))
+                .collect(),
+        ),
     }
 }
 
@@ -427,12 +433,9 @@ impl<'a> Compiler<'a> {
             Node::Token(k) => self.load_token(*k)?,
             Node::Const(c) => {
                 self.set_line(c.line);
-                if has_computed_nan(&c.value) {
-                    // mpy-cross keeps such a NaN as its own object per parse node (it never
-                    // equals another constant), which the deduplicating table cannot express.
-                    return Err(self.unsupported("NaN constant made by folding arithmetic"));
-                }
-                self.em.load_const_obj(const_entry(&c.value));
+                let mut nan_ids = Vec::new();
+                let entry = const_entry(&c.value, &mut nan_ids);
+                self.em.load_const_object(entry, nan_ids);
             }
             Node::Struct(s) => {
                 let saved = self.line;

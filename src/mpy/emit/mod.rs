@@ -449,8 +449,8 @@ impl Emitter {
     }
 
     /// Register a constant object and return its index.
-    fn constant(&mut self, c: Const) -> u32 {
-        self.consts.add(c)
+    fn constant(&mut self, c: Const, nan_ids: Vec<u32>) -> u32 {
+        self.consts.add_object(c, nan_ids)
     }
 
     fn state_mut(&mut self) -> Option<&mut PassState> {

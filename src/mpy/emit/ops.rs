@@ -107,7 +107,13 @@ impl Emitter {
 
     /// `LOAD_CONST_OBJ`: adds `c` to the object table (deduplicated, in every pass).
     pub fn load_const_obj(&mut self, c: Const) {
-        let i = self.constant(c);
+        self.load_const_object(c, Vec::new());
+    }
+
+    /// `LOAD_CONST_OBJ` of a constant whose NaNs are the objects `nan_ids` names (see
+    /// [`ConstTable::add_object`](crate::mpy::format::ConstTable::add_object)).
+    pub fn load_const_object(&mut self, c: Const, nan_ids: Vec<u32>) {
+        let i = self.constant(c, nan_ids);
         self.with_uint("LOAD_CONST_OBJ", u64::from(i));
     }
 

@@ -141,8 +141,9 @@ impl Const {
     /// MicroPython's strict equality, which decides constant-table deduplication (§2.4): same
     /// type and equal value, tuples element-wise. Because every number is kept in the exact
     /// repr mpy-cross writes, this is equality of type and text: `0.0` and `-0.0` stay
-    /// distinct, `1` and `1.0` too, and two NaNs *are* merged (observed with mpy-cross 1.29:
-    /// `a = math.nan; b = math.nan` gives one object).
+    /// distinct, `1` and `1.0` too, and two NaNs *are* merged here, as two uses of `math.nan`'s
+    /// one shared object merge (observed with mpy-cross 1.29: `a = math.nan; b = math.nan`
+    /// gives one object). NaNs that are distinct objects are [`ConstTable::add_object`]'s.
     pub fn strictly_equal(&self, other: &Const) -> bool {
         self == other
     }
@@ -209,15 +210,36 @@ impl fmt::Display for Const {
 #[derive(Debug, Clone, Default)]
 pub struct ConstTable {
     entries: Vec<Const>,
+    /// Per entry, the NaN objects of [`ConstTable::add_object`], trailing zeros removed.
+    nan_ids: Vec<Vec<u32>>,
 }
 
 impl ConstTable {
-    /// The index of a strictly equal entry, adding `c` at the end if there is none.
+    /// The index of a strictly equal entry, adding `c` at the end if there is none. Every NaN
+    /// in `c` counts as `math.nan`'s shared object.
     pub fn add(&mut self, c: Const) -> u32 {
-        if let Some(i) = self.entries.iter().position(|e| e.strictly_equal(&c)) {
+        self.add_object(c, Vec::new())
+    }
+
+    /// As [`ConstTable::add`] for a constant whose NaNs may be distinct objects: `nan_ids`
+    /// names, in depth-first order, the object of each NaN in `c` (0 for `math.nan`'s, missing
+    /// trailing ones count as 0). A NaN equals no value, not even itself, so mpy-cross merges
+    /// it with the same object only: entries merge when strictly equal *and* made of the same
+    /// NaN objects (observed: two folded `math.inf - math.inf` give two entries).
+    pub fn add_object(&mut self, c: Const, mut nan_ids: Vec<u32>) -> u32 {
+        while nan_ids.last() == Some(&0) {
+            nan_ids.pop();
+        }
+        let found = self
+            .entries
+            .iter()
+            .zip(&self.nan_ids)
+            .position(|(e, ids)| *ids == nan_ids && e.strictly_equal(&c));
+        if let Some(i) = found {
             return i as u32;
         }
         self.entries.push(c);
+        self.nan_ids.push(nan_ids);
         (self.entries.len() - 1) as u32
     }
 
@@ -306,5 +328,15 @@ mod tests {
         assert_eq!(t.add(Const::Tuple(vec![Const::Int("1".into())])), 4);
         assert_eq!(t.add(Const::Float("nan".into())), 6);
         assert_eq!(t.add(Const::Float("nan".into())), 6);
+        assert_eq!(t.add_object(Const::Float("nan".into()), vec![0]), 6);
+        assert_eq!(t.add_object(Const::Float("nan".into()), vec![1]), 7);
+        assert_eq!(t.add_object(Const::Float("nan".into()), vec![2]), 8);
+        assert_eq!(t.add_object(Const::Float("nan".into()), vec![1]), 7);
+        let pair = || Const::Tuple(vec![Const::Float("nan".into()), Const::Float("nan".into())]);
+        assert_eq!(t.add_object(pair(), vec![1, 0]), 9);
+        assert_eq!(t.add_object(pair(), vec![0, 1]), 10);
+        assert_eq!(t.add_object(pair(), vec![1]), 9);
+        assert_eq!(t.add(pair()), 11);
+        assert_eq!(t.add_object(pair(), vec![0, 0]), 11);
     }
 }

@@ -33,6 +33,10 @@ pub enum LexError {
     /// A `\N{...}` escape; mpy-cross raises `NotImplementedError` without a location.
     #[error("NotImplementedError: unicode name escapes")]
     UnicodeNameEscape,
+    /// An f-string field with no expression (`{}`, `{=}`, `{:>3}`, `{!r}`); mpy-cross raises
+    /// it once the literal is read, on the line where the string token starts.
+    #[error("SyntaxError: malformed f-string")]
+    MalformedFString,
 }
 
 /// The token stream of one source file.
@@ -104,6 +108,7 @@ pub(crate) fn is_ident_tail(b: u8) -> bool {
 }
 
 /// Cursor over normalised source with MicroPython's line/column bookkeeping.
+#[derive(Clone)]
 pub(crate) struct Cursor<'a> {
     pub(crate) src: &'a [u8],
     pub(crate) pos: usize,
@@ -411,12 +416,34 @@ impl<'a> Lexer<'a> {
                 // Braces of adjacent plain pieces are NOT escaped (mpy-cross 1.29 makes them
                 // format fields, MicroPython's documented f-string difference).
                 fstring_seen = true;
-                let piece = string::read_literal(&mut self.cur, true, false);
-                if piece.unterminated {
+                let start = self.cur.clone();
+                let mut piece = string::read_literal(&mut self.cur, true, false);
+                let mut parts = if piece.unterminated {
+                    None
+                } else {
+                    fstring::split(&piece.value)
+                };
+                if parts.is_none() {
+                    // A field may run past the quote that ends the literal as a plain string.
+                    let mut raw = start;
+                    match fstring::read_raw(&mut raw) {
+                        Ok(body) => {
+                            parts = fstring::split(&body);
+                            piece.value = body;
+                            self.cur = raw;
+                        }
+                        Err(template) => {
+                            if let Err(e) = string::decode(&template, false, prefix.raw) {
+                                return self.raise(e, line, col);
+                            }
+                        }
+                    }
+                }
+                if parts.is_none() && piece.unterminated {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                match fstring::split(&piece.value) {
+                match parts {
                     Some((fmt, args)) => {
                         match string::decode(&fmt, false, prefix.raw) {
                             Ok(v) => {
@@ -424,6 +451,13 @@ impl<'a> Lexer<'a> {
                                 bad |= v.invalid;
                             }
                             Err(e) => return self.raise(e, line, col),
+                        }
+                        match fstring::empty_fields(&piece.value, prefix.raw) {
+                            fstring::EmptyFields::Harmless => {}
+                            fstring::EmptyFields::Invalid => bad = true,
+                            fstring::EmptyFields::Malformed => {
+                                return self.raise(LexError::MalformedFString, line, col)
+                            }
                         }
                         fargs.extend(args);
                     }
@@ -441,6 +475,11 @@ impl<'a> Lexer<'a> {
                 bad |= piece.invalid;
                 value.extend_from_slice(&piece.value);
             }
+            if bad {
+                // The token ends at an invalid piece (observed: `f"{}\n" f"{}"` and
+                // `"\x4" "\N{DASH}"` are "invalid syntax", the later pieces never read).
+                break;
+            }
             self.skip_blanks(true);
         }
         let kind = if bad {
@@ -453,6 +492,7 @@ impl<'a> Lexer<'a> {
             // The format call is lexed where the string token ended.
             let (end_line, end_col) = (self.cur.line, self.cur.col);
             let tokens = &mut self.out.tokens;
+            let first = tokens.len();
             let done = fstring::emit_format_call(
                 tokens,
                 &fargs,
@@ -462,8 +502,18 @@ impl<'a> Lexer<'a> {
                 self.nesting,
             );
             match done {
-                Some(extra) => self.cur.line += extra,
-                None => self.push(TokenKind::Invalid, end_line, end_col, Vec::new()),
+                Ok(extra) => {
+                    self.cur.line += extra;
+                    // MicroPython lexes the call as source, so brackets an argument leaves
+                    // open stay open for what follows (newlines there are not NEWLINEs).
+                    self.brackets += fstring::open_brackets(&self.out.tokens[first..]);
+                }
+                Err(fstring::FormatCallError::Invalid) => {
+                    self.push(TokenKind::Invalid, end_line, end_col, Vec::new())
+                }
+                Err(fstring::FormatCallError::Raise(e, at_line, at_col)) => {
+                    return self.raise(e, at_line, at_col)
+                }
             }
         }
         true

@@ -35,6 +35,8 @@ pub(crate) struct Parser<'o> {
     opts: &'o ParseOptions<'o>,
     pool: QstrPool,
     consts: std::collections::HashMap<Vec<u8>, Const>,
+    /// The last [`Float::nan_id`](super::node::Float) handed out.
+    last_nan_id: u32,
     rules: Vec<Frame>,
     results: Vec<Node>,
     end_token: Token,
@@ -62,6 +64,7 @@ impl<'o> Parser<'o> {
             opts,
             pool: QstrPool::new(opts.target, opts.source_name),
             consts: std::collections::HashMap::new(),
+            last_nan_id: 0,
             rules: Vec::new(),
             results: Vec::new(),
             end_token,
@@ -470,10 +473,24 @@ impl<'o> Parser<'o> {
         }
     }
 
-    /// Replace the top `n` results by one folded value.
-    fn replace_with(&mut self, n: usize, value: fold::Num) {
+    /// Replace the top `n` results by one folded value. `same_object` is the NaN identity of
+    /// a fold that hands back an existing object (unary `+`, `math.nan`); any other NaN result
+    /// is a new object and gets an identity of its own.
+    fn replace_with(&mut self, n: usize, value: fold::Num, same_object: Option<u32>) {
+        let nan_id = match (&value, same_object) {
+            (_, Some(id)) => id,
+            (fold::Num::Float(f), None) if f.is_nan() => {
+                self.last_nan_id += 1;
+                self.last_nan_id
+            }
+            _ => 0,
+        };
         self.results.truncate(self.results.len() - n);
-        let node = fold::value_node(fold::num_to_const(value), 0, self.opts.small_int_bits);
+        let node = fold::value_node(
+            fold::num_to_const(value, nan_id),
+            0,
+            self.opts.small_int_bits,
+        );
         self.results.push(node);
     }
 
@@ -499,7 +516,7 @@ impl<'o> Parser<'o> {
                     };
                     acc = v;
                 }
-                self.replace_with(n, acc);
+                self.replace_with(n, acc, None);
                 Ok(true)
             }
             Rule::shift_expr | Rule::arith_expr | Rule::term => {
@@ -522,7 +539,7 @@ impl<'o> Parser<'o> {
                     acc = v;
                     k += 2;
                 }
-                self.replace_with(n, acc);
+                self.replace_with(n, acc, None);
                 Ok(true)
             }
             Rule::factor_2 => {
@@ -533,9 +550,10 @@ impl<'o> Parser<'o> {
                     Node::Token(t) => *t,
                     _ => return Ok(false),
                 };
+                let same = (op == TokenKind::OpPlus).then(|| fold::nan_id_of(self.peek(0)));
                 match fold::unary(op, &v) {
                     Some(r) => {
-                        self.replace_with(n, r);
+                        self.replace_with(n, r, same);
                         Ok(true)
                     }
                     None => Ok(false),
@@ -554,7 +572,7 @@ impl<'o> Parser<'o> {
                 };
                 match fold::math_constant(attr) {
                     Some(v) => {
-                        self.replace_with(n, fold::Num::Float(v));
+                        self.replace_with(n, fold::Num::Float(v), Some(0));
                         Ok(true)
                     }
                     None => Ok(false),

@@ -241,6 +241,17 @@ pub(crate) fn number_of(node: &Node) -> Option<Num> {
     }
 }
 
+/// The [`Float::nan_id`] of a float constant node, else 0.
+pub(crate) fn nan_id_of(node: &Node) -> u32 {
+    match node {
+        Node::Const(c) => match &c.value {
+            Const::Float(f) => f.nan_id,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 /// Range check for the target's small ints (`-2^(bits-1) .. 2^(bits-1)-1`).
 pub(crate) fn small_int(i: &BigInt, small_int_bits: u32) -> Option<i64> {
     let v = i.to_i64()?;
@@ -259,12 +270,14 @@ pub(crate) fn value_node(value: Const, line: u32, small_int_bits: u32) -> Node {
     Node::new_const(line, value)
 }
 
-pub(crate) fn num_to_const(n: Num) -> Const {
+/// A folded number as a constant; `nan_id` as [`Float::nan_id`] (ignored for ints).
+pub(crate) fn num_to_const(n: Num, nan_id: u32) -> Const {
     match n {
         Num::Int(i) => Const::Int(i),
         Num::Float(f) => Const::Float(Float {
             value: f,
             text: None,
+            nan_id,
         }),
     }
 }

@@ -110,7 +110,7 @@ pub enum ParseErrorKind {
     /// `SyntaxError: not a constant` (the argument of `const()`).
     #[error("SyntaxError: not a constant")]
     NotAConstant,
-    /// An error the lexer raised (reported by mpy-cross without a line).
+    /// An error the lexer raised (mpy-cross prints no line for `UnicodeNameEscape`).
     #[error("{0}")]
     Lex(LexError),
     /// Nesting so deep that mpy-cross runs out of its heap (reported without a line).
@@ -133,7 +133,10 @@ pub struct ParseError {
 impl ParseError {
     /// Whether mpy-cross prints a `File "...", line N` entry for this error.
     pub fn has_location(&self) -> bool {
-        !matches!(self.kind, ParseErrorKind::Lex(_) | ParseErrorKind::Memory)
+        !matches!(
+            self.kind,
+            ParseErrorKind::Lex(LexError::UnicodeNameEscape) | ParseErrorKind::Memory
+        )
     }
 
     /// A diagnostic for `path`, quoting the offending line of `source` and saying what to do

@@ -130,12 +130,18 @@ pub struct Float {
     pub value: f64,
     /// Literal text (underscores removed, `E` as `e`, without the `j` of an imaginary).
     pub text: Option<Vec<u8>>,
+    /// 0, unless the value is a NaN made by folding arithmetic: then a number unique within
+    /// the parse. mpy-cross makes a new float object for every folded result and merges
+    /// constants by identity or equality, so such a NaN (never equal, not even to itself by
+    /// value) gets a table entry per parse node, while `math.nan`, one shared object, merges.
+    pub nan_id: u32,
 }
 
 impl PartialEq for Float {
-    // Strict equality as the constant table needs it: 0.0 and -0.0 differ, NaN equals NaN.
+    // Strict equality as the constant table needs it: 0.0 and -0.0 differ, NaN equals the
+    // same NaN object only.
     fn eq(&self, other: &Self) -> bool {
-        self.value.to_bits() == other.value.to_bits()
+        self.value.to_bits() == other.value.to_bits() && self.nan_id == other.nan_id
     }
 }
 

@@ -139,6 +139,7 @@ pub fn parse_float(text: &[u8], ops: &dyn FloatOps) -> Result<Const, NumberError
     let f = Float {
         value,
         text: Some(lit),
+        nan_id: 0,
     };
     Ok(if imag {
         Const::Complex(f)
