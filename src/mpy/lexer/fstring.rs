@@ -32,25 +32,7 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
                 i += 1;
             } else {
                 let start = i;
-                let mut level = 0usize;
-                loop {
-                    let c = *body.get(i)?;
-                    if level == 0 {
-                        let conv = c == b'!'
-                            && matches!(body.get(i + 1), Some(b'r' | b's'))
-                            && matches!(body.get(i + 2), Some(b':' | b'}'));
-                        if c == b':' || c == b'}' || conv {
-                            break;
-                        }
-                    }
-                    match c {
-                        b'[' | b'{' => level += 1,
-                        // An unmatched closer makes MicroPython scan to the end of the file.
-                        b']' | b'}' => level = level.checked_sub(1)?,
-                        _ => {}
-                    }
-                    i += 1;
-                }
+                i = expr_end(body, start)?;
                 let mut arg = body[start..i].to_vec();
                 if arg.last() == Some(&b'=') {
                     fmt.extend_from_slice(&arg);
@@ -71,6 +53,32 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
         }
     }
     Some((fmt, args))
+}
+
+/// Where a field's expression starting at `start` ends: the first `:`, `}`, or `!r`/`!s`
+/// followed by `:`/`}`, outside `[...]`/`{...}` nesting. `None`: no end before the body ends,
+/// or an unmatched closer (which makes MicroPython scan to the end of the file). t-strings
+/// split their fields the same way.
+pub(crate) fn expr_end(body: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    let mut level = 0usize;
+    loop {
+        let c = *body.get(i)?;
+        if level == 0 {
+            let conv = c == b'!'
+                && matches!(body.get(i + 1), Some(b'r' | b's'))
+                && matches!(body.get(i + 2), Some(b':' | b'}'));
+            if c == b':' || c == b'}' || conv {
+                return Some(i);
+            }
+        }
+        match c {
+            b'[' | b'{' => level += 1,
+            b']' | b'}' => level = level.checked_sub(1)?,
+            _ => {}
+        }
+        i += 1;
+    }
 }
 
 /// Append `.format((arg),...,)` after the string token just pushed, and return how many

@@ -133,7 +133,11 @@ pub struct ParseError {
 impl ParseError {
     /// Whether mpy-cross prints a `File "...", line N` entry for this error.
     pub fn has_location(&self) -> bool {
-        !matches!(self.kind, ParseErrorKind::Lex(_) | ParseErrorKind::Memory)
+        match self.kind {
+            ParseErrorKind::Lex(e) => e.has_location(),
+            ParseErrorKind::Memory => false,
+            _ => true,
+        }
     }
 
     /// A diagnostic for `path`, quoting the offending line of `source` and saying what to do
@@ -181,6 +185,7 @@ impl ParseError {
 pub fn parse(source: &[u8], opts: &ParseOptions<'_>) -> Result<Node, ParseError> {
     let lex_opts = crate::mpy::lexer::LexOptions {
         opt_level: opts.opt_level,
+        tstrings: opts.target == Target::MicroPython,
     };
     let tokens = crate::mpy::lexer::tokenize(source, lex_opts);
     engine::Parser::new(tokens, opts).run()
