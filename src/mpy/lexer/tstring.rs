@@ -65,8 +65,8 @@ enum BodyEnd {
 }
 
 /// Read a t-string literal from its opening quote; returns the body and whether it was
-/// triple-quoted.
-fn read_body(cur: &mut Cursor<'_>) -> (Vec<u8>, bool, BodyEnd) {
+/// triple-quoted. In a raw literal a backslash escapes nothing, not even the quote.
+fn read_body(cur: &mut Cursor<'_>, raw: bool) -> (Vec<u8>, bool, BodyEnd) {
     let quote = cur.peek(0).unwrap_or(b'"');
     cur.bump();
     let triple = cur.peek(0) == Some(quote) && cur.peek(1) == Some(quote);
@@ -113,7 +113,7 @@ fn read_body(cur: &mut Cursor<'_>) -> (Vec<u8>, bool, BodyEnd) {
         body.push(b);
         cur.bump();
         match b {
-            b'\\' => {
+            b'\\' if !raw => {
                 if let Some(n) = cur.peek(0) {
                     body.push(n);
                     cur.bump();
@@ -130,7 +130,7 @@ fn read_body(cur: &mut Cursor<'_>) -> (Vec<u8>, bool, BodyEnd) {
 }
 
 /// Split a t-string body; `None` means "malformed f-string".
-fn split(body: &[u8], triple: bool) -> Option<Template> {
+fn split(body: &[u8], triple: bool, raw: bool) -> Option<Template> {
     let mut pieces = vec![Vec::new()];
     let mut fields = Vec::new();
     let mut i = 0;
@@ -138,7 +138,7 @@ fn split(body: &[u8], triple: bool) -> Option<Template> {
         let b = body[i];
         let piece = pieces.last_mut()?;
         match b {
-            b'\\' => {
+            b'\\' if !raw => {
                 piece.extend_from_slice(&body[i..(i + 2).min(body.len())]);
                 i += 2;
             }
@@ -148,7 +148,7 @@ fn split(body: &[u8], triple: bool) -> Option<Template> {
             }
             b'}' => return None,
             b'{' => {
-                let (field, next) = split_field(body, i + 1, triple, piece)?;
+                let (field, next) = split_field(body, i + 1, (triple, raw), piece)?;
                 fields.push(field);
                 pieces.push(Vec::new());
                 i = next;
@@ -167,7 +167,7 @@ fn split(body: &[u8], triple: bool) -> Option<Template> {
 fn split_field(
     body: &[u8],
     mut i: usize,
-    triple: bool,
+    (triple, raw): (bool, bool),
     piece: &mut Vec<u8>,
 ) -> Option<(Field, usize)> {
     let start = i;
@@ -198,7 +198,7 @@ fn split_field(
         let mut level = 0usize;
         loop {
             match *body.get(i)? {
-                b'\\' => i += 1,
+                b'\\' if !raw => i += 1,
                 b'{' => level += 1,
                 b'}' if level == 0 => break,
                 b'}' => level -= 1,
@@ -264,7 +264,7 @@ impl Lexer<'_> {
                 self.cur.bump();
             }
             if prefix.template {
-                let (body, triple, end) = read_body(&mut self.cur);
+                let (body, triple, end) = read_body(&mut self.cur, prefix.raw);
                 match end {
                     BodyEnd::Closed => {}
                     BodyEnd::Unterminated => {
@@ -273,7 +273,7 @@ impl Lexer<'_> {
                     }
                     BodyEnd::InField => return self.raise(LexError::MalformedFString, line, col),
                 }
-                match split(&body, triple) {
+                match split(&body, triple, prefix.raw) {
                     Some(t) => run.push((Literal::Template(t), prefix.raw)),
                     None => return self.raise(LexError::MalformedFString, line, col),
                 }
@@ -351,11 +351,11 @@ impl Lexer<'_> {
         for _ in 0..prefix.len {
             self.cur.bump();
         }
-        let (body, triple, end) = read_body(&mut self.cur);
+        let (body, triple, end) = read_body(&mut self.cur, prefix.raw);
         if matches!(end, BodyEnd::InField) {
             return Err(LexError::MalformedFString);
         }
-        let t = split(&body, triple).ok_or(LexError::MalformedFString)?;
+        let t = split(&body, triple, prefix.raw).ok_or(LexError::MalformedFString)?;
         self.decode_template(&t, prefix.raw).map(|_| ())
     }
 
@@ -453,6 +453,12 @@ impl Lexer<'_> {
                     _ => 0,
                 })
                 .sum::<i64>();
+            if f.text.contains(&b'#') && self.comment_ate_rest(&src) {
+                // In mpy-cross the comment runs to the end of the injected text: the rest of
+                // the template vanishes and its call stays open.
+                self.brackets += 1;
+                return false;
+            }
             let newlines = f.text.iter().filter(|&&b| b == b'\n').count();
             if newlines > 0 {
                 let l = at.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
@@ -495,6 +501,21 @@ impl Lexer<'_> {
     }
 }
 
+impl Lexer<'_> {
+    /// Whether a comment in `(text)` swallows the closing parenthesis (tokenising it without
+    /// that parenthesis gives the same tokens).
+    fn comment_ate_rest(&self, src: &[u8]) -> bool {
+        let count = |s: &[u8]| {
+            let t = tokenize_nested(s, self.opts, self.nesting + 1);
+            t.tokens
+                .iter()
+                .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
+                .count()
+        };
+        count(src) == count(&src[..src.len() - 1])
+    }
+}
+
 /// A field's spec after decoding.
 enum Spec {
     Plain(Vec<u8>),
@@ -517,7 +538,7 @@ mod tests {
     type FieldParts = (String, Option<char>, Option<String>);
 
     fn parts(body: &str) -> Option<(Vec<String>, Vec<FieldParts>)> {
-        let t = split(body.as_bytes(), false)?;
+        let t = split(body.as_bytes(), false, false)?;
         let s = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         Some((
             t.pieces.iter().map(|p| s(p)).collect(),
@@ -550,7 +571,8 @@ mod tests {
             assert!(parts(body).is_none(), "{body}");
         }
         assert!(parts("{a:\n}").is_none());
-        assert!(split(b"{a:\n}", true).is_some());
+        assert!(split(b"{a:\n}", true, false).is_some());
+        assert!(split(b"\\{a}\\", false, true).is_some());
     }
 
     #[test]
