@@ -414,9 +414,12 @@ impl<'a> Lexer<'a> {
             let prefix = string::read_prefix(&self.cur, self.opts.tstrings);
             if prefix.template {
                 match kind {
-                    None => return self.lex_template_run(line, col),
                     Some(TokenKind::Bytes) => break,
-                    Some(_) => {}
+                    // Empty plain literals before a t-string are ignored.
+                    _ if value.is_empty() && !fstring_seen && !bad => {
+                        return self.lex_template_run(line, col)
+                    }
+                    _ => {}
                 }
                 if let Err(e) = self.skip_template_piece(&prefix) {
                     return self.raise(e, line, col);

@@ -10,24 +10,31 @@
 //! * The `__template__` name token sits where the literal starts; the rest carries the
 //!   position the lexer reached after the literal and the blanks behind it (the same rule as
 //!   f-strings, visible in line tables inside brackets).
-//! * Inside a `{...}` field, quotes and newlines do not end the literal; in the literal
-//!   parts a newline ends a single-quoted literal as usual.
+//! * Inside a field's expression, quotes and newlines do not end the literal; in a spec the
+//!   literal's closing quote and (single-quoted) a newline do, leaving the field unclosed. In
+//!   the literal parts a newline ends a single-quoted literal as usual.
 //! * A field's expression ends at the first `:`, `}` or `!r`/`!s` followed by `:`/`}`
-//!   outside `[...]`/`{...}` (parentheses and quotes are not tracked). Its text loses
-//!   trailing blanks; a trailing `=` goes into the preceding piece (escapes and all) and makes
-//!   the conversion `'r'` unless a spec follows.
+//!   outside `[...]`/`{...}` (parentheses and quotes are not tracked; an unmatched closer sends
+//!   the count below zero). Its text loses trailing blanks; a trailing `=` goes into the
+//!   preceding piece (escapes and all) and makes the conversion `'r'` unless a spec follows.
 //! * The spec ends at the `}` that balances the field; escapes in it are decoded. A spec
-//!   holding `{` is an f-string (`'...'.format(...)`), where `{}` is malformed.
-//! * "malformed f-string" (on the literal's first line): a lone `}`, an unclosed `{`, an empty
-//!   or blank expression, an unmatched `]`/`}` in an expression, a newline in the spec of a
-//!   single-quoted literal.
-//! * A newline left in an expression's text (or in an f-string spec) is a syntax error,
-//!   reported that many lines below the template tokens: mpy-cross writes the text as a quoted
-//!   literal and re-lexes it.
-//! * A backslash-newline in a piece or spec moves every later line down once more.
-//! * Adjacent literals: a bytes literal ends the run; `t"a" t"b" t"c{x}"` becomes
-//!   `__template__('a'('b'((...), ...` with the parentheses left open; any other mix with a
-//!   t-string is a syntax error where the run ends.
+//!   holding `{` is an f-string (`'...'.format(...)`).
+//! * "malformed f-string", on the literal's first line: a lone `}`, an unclosed field, an
+//!   empty or blank expression, a conversion or spec without expression. An empty `{}` in an
+//!   f-string spec is found later, on the line of the template tokens.
+//! * mpy-cross re-quotes the pieces, texts and specs and lexes them again, which shows:
+//!   - a newline left in an expression's text, or in an f-string spec's field, is a syntax
+//!     error that many lines below the template tokens;
+//!   - a backslash-newline in a piece or spec (not raw), and a newline in a `=` text, move
+//!     every later line down once more;
+//!   - in a triple-quoted literal a piece or spec ending in one bare quote character breaks
+//!     the literal (syntax error), two are dropped; in a single-quoted one a `=` text holding
+//!     the quote character or a newline breaks it;
+//!   - a `#` in an expression comments out the rest of the template and of the source line.
+//! * In raw literals a backslash escapes nothing, not even the closing quote.
+//! * Adjacent literals: empty plain literals are ignored; a bytes literal ends the run;
+//!   `t"a" t"b" t"c{x}"` becomes `__template__('a'(('b'((...), ...` with the parentheses left
+//!   open; any other mix with a t-string is a syntax error where the run ends.
 
 use super::{fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, TokenKind};
 
@@ -52,7 +59,26 @@ struct Field {
 struct Template {
     /// The literal pieces, escapes still in them.
     pieces: Vec<Vec<u8>>,
+    /// Per piece, the newlines of `=` texts appended to it.
+    eq_newlines: Vec<u32>,
     fields: Vec<Field>,
+    quoting: Quoting,
+}
+
+/// How a t-string literal is quoted.
+#[derive(Clone, Copy)]
+struct Quoting {
+    quote: u8,
+    triple: bool,
+    raw: bool,
+}
+
+impl Quoting {
+    /// Whether the literal's closing quote starts at `s[i]`.
+    fn closes_at(self, s: &[u8], i: usize) -> bool {
+        let q = Some(&self.quote);
+        s.get(i) == q && (!self.triple || (s.get(i + 1) == q && s.get(i + 2) == q))
+    }
 }
 
 /// How reading a t-string literal ended.
@@ -64,74 +90,106 @@ enum BodyEnd {
     InField,
 }
 
-/// Read a t-string literal from its opening quote; returns the body and whether it was
-/// triple-quoted. In a raw literal a backslash escapes nothing, not even the quote.
-fn read_body(cur: &mut Cursor<'_>, raw: bool) -> (Vec<u8>, bool, BodyEnd) {
-    let quote = cur.peek(0).unwrap_or(b'"');
-    cur.bump();
-    let triple = cur.peek(0) == Some(quote) && cur.peek(1) == Some(quote);
-    if triple {
-        cur.bump();
-        cur.bump();
-    }
-    let mut body = Vec::new();
-    let mut depth = 0usize;
-    loop {
-        let Some(b) = cur.peek(0) else {
-            let end = if depth > 0 {
-                BodyEnd::InField
-            } else {
-                BodyEnd::Unterminated
-            };
-            return (body, triple, end);
-        };
-        if depth > 0 {
-            match b {
-                b'{' => depth += 1,
-                b'}' => depth -= 1,
-                _ => {}
-            }
-            body.push(b);
-            cur.bump();
-            continue;
-        }
-        if b == quote {
-            if !triple {
-                cur.bump();
-                return (body, triple, BodyEnd::Closed);
-            }
-            if cur.peek(1) == Some(quote) && cur.peek(2) == Some(quote) {
-                for _ in 0..3 {
-                    cur.bump();
-                }
-                return (body, triple, BodyEnd::Closed);
+/// Where a field that starts after its `{` ends.
+struct FieldEnd {
+    /// Index of the `:`, `!` or `}` that ends the expression.
+    expr_end: usize,
+    /// Index of the field's closing `}`.
+    close: usize,
+}
+
+/// Scan a field from just after its `{`. The expression ends at the first `:`, `}`, or
+/// `!r`/`!s` followed by `:`/`}`, where `[...]`/`{...}` nesting is back at zero (quotes and
+/// parentheses are not tracked; an unmatched closer sends the count negative, so the scan
+/// usually runs on to the end of the file); the spec ends at the `}` that balances its own
+/// braces. `None`: the text ends first.
+fn field_end(s: &[u8], start: usize, q: Quoting) -> Option<FieldEnd> {
+    let mut i = start;
+    let mut level = 0i64;
+    let expr_end = loop {
+        let c = *s.get(i)?;
+        if level == 0 {
+            let conv = c == b'!'
+                && matches!(s.get(i + 1), Some(b'r' | b's'))
+                && matches!(s.get(i + 2), Some(b':' | b'}'));
+            if c == b':' || c == b'}' || conv {
+                break i;
             }
         }
-        if b == b'\n' && !triple {
-            return (body, triple, BodyEnd::Unterminated);
-        }
-        body.push(b);
-        cur.bump();
-        match b {
-            b'\\' if !raw => {
-                if let Some(n) = cur.peek(0) {
-                    body.push(n);
-                    cur.bump();
-                }
-            }
-            b'{' if cur.is(b'{') => {
-                body.push(b'{');
-                cur.bump();
-            }
-            b'{' => depth = 1,
+        match c {
+            b'[' | b'{' => level += 1,
+            b']' | b'}' => level -= 1,
             _ => {}
         }
+        i += 1;
+    };
+    if s[i] == b'!' {
+        i += 2;
     }
+    if s[i] == b':' {
+        i += 1;
+        let mut level = 0usize;
+        loop {
+            // Unlike the expression, the spec ends at the literal's closing quote (the field
+            // is then unclosed).
+            if q.closes_at(s, i) || (s.get(i) == Some(&b'\n') && !q.triple) {
+                return None;
+            }
+            match *s.get(i)? {
+                b'\\' if !q.raw => i += 1,
+                b'{' => level += 1,
+                b'}' if level == 0 => break,
+                b'}' => level -= 1,
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    Some(FieldEnd { expr_end, close: i })
+}
+
+/// Read a t-string literal from its opening quote; returns the body and, if it was
+/// triple-quoted, its quote character. Inside a field neither quotes nor newlines end the literal; in a raw
+/// literal a backslash escapes nothing, not even the quote.
+fn read_body(cur: &mut Cursor<'_>, raw: bool) -> (Vec<u8>, Quoting, BodyEnd) {
+    let quote = cur.peek(0).unwrap_or(b'"');
+    let triple = cur.peek(1) == Some(quote) && cur.peek(2) == Some(quote);
+    let q = Quoting { quote, triple, raw };
+    let open = if triple { 3 } else { 1 };
+    let src = &cur.src[cur.pos + open..];
+    let mut i = 0;
+    let (len, close, end) = loop {
+        let Some(&b) = src.get(i) else {
+            break (i, 0, BodyEnd::Unterminated);
+        };
+        match b {
+            _ if b == quote && !triple => break (i, 1, BodyEnd::Closed),
+            _ if b == quote && src.get(i + 1) == Some(&quote) && src.get(i + 2) == Some(&quote) => {
+                break (i, 3, BodyEnd::Closed)
+            }
+            b'\n' if !triple => break (i, 0, BodyEnd::Unterminated),
+            b'\\' if !raw => i += 2,
+            b'{' if src.get(i + 1) == Some(&b'{') => i += 2,
+            b'{' => match field_end(src, i + 1, q) {
+                Some(f) => i = f.close + 1,
+                None => break (src.len(), 0, BodyEnd::InField),
+            },
+            _ => i += 1,
+        }
+    };
+    let len = len.min(src.len());
+    let body = src[..len].to_vec();
+    for _ in 0..open + len + close {
+        cur.bump();
+    }
+    (body, q, end)
 }
 
 /// Split a t-string body; `None` means "malformed f-string".
-fn split(body: &[u8], triple: bool, raw: bool) -> Option<Template> {
+fn split(body: &[u8], quoting: Quoting) -> Option<Template> {
+    let raw = quoting.raw;
     let mut pieces = vec![Vec::new()];
+    let mut eq_newlines = vec![0];
     let mut fields = Vec::new();
     let mut i = 0;
     while i < body.len() {
@@ -148,10 +206,16 @@ fn split(body: &[u8], triple: bool, raw: bool) -> Option<Template> {
             }
             b'}' => return None,
             b'{' => {
-                let (field, next) = split_field(body, i + 1, (triple, raw), piece)?;
-                fields.push(field);
+                let end = field_end(body, i + 1, quoting)?;
+                let before = piece.len();
+                fields.push(split_field(body, i + 1, &end, piece)?);
+                let added = piece[before..].iter().filter(|&&b| b == b'\n').count();
+                if let Some(n) = eq_newlines.last_mut() {
+                    *n = u32::try_from(added).unwrap_or(u32::MAX);
+                }
                 pieces.push(Vec::new());
-                i = next;
+                eq_newlines.push(0);
+                i = end.close + 1;
             }
             _ => {
                 piece.push(b);
@@ -159,31 +223,29 @@ fn split(body: &[u8], triple: bool, raw: bool) -> Option<Template> {
             }
         }
     }
-    Some(Template { pieces, fields })
+    Some(Template {
+        pieces,
+        eq_newlines,
+        fields,
+        quoting,
+    })
 }
 
-/// Split one field starting after its `{`; appends a `=` text to `piece`. Returns the field
-/// and the index after its `}`.
-fn split_field(
-    body: &[u8],
-    mut i: usize,
-    (triple, raw): (bool, bool),
-    piece: &mut Vec<u8>,
-) -> Option<(Field, usize)> {
-    let start = i;
-    i = fstring::expr_end(body, start)?;
+/// Take one field apart (`start` is after its `{`); appends a `=` text to `piece`.
+fn split_field(body: &[u8], start: usize, end: &FieldEnd, piece: &mut Vec<u8>) -> Option<Field> {
+    let mut i = end.expr_end;
     let mut expr = &body[start..i];
     let self_documenting = expr.last() == Some(&b'=');
     if self_documenting {
         piece.extend_from_slice(expr);
         expr = &expr[..expr.len() - 1];
     }
-    let end = expr
+    let stripped = expr
         .iter()
         .rposition(|&b| !is_space(b))
         .map_or(0, |p| p + 1);
-    let text = expr[..end].to_vec();
-    if text.iter().all(|&b| is_space(b)) {
+    let text = expr[..stripped].to_vec();
+    if text.is_empty() {
         return None;
     }
     let mut conv = None;
@@ -193,34 +255,51 @@ fn split_field(
     }
     let mut spec = None;
     if body[i] == b':' {
-        i += 1;
-        let s = i;
-        let mut level = 0usize;
-        loop {
-            match *body.get(i)? {
-                b'\\' if !raw => i += 1,
-                b'{' => level += 1,
-                b'}' if level == 0 => break,
-                b'}' => level -= 1,
-                b'\n' if !triple => return None,
-                _ => {}
-            }
-            i += 1;
+        let s = body.get(i + 1..end.close)?;
+        if s.contains(&b'{') {
+            fstring::split(s)?;
         }
-        let raw = body.get(s..i)?.to_vec();
-        if raw.contains(&b'{') {
-            let (_, args) = fstring::split(&raw)?;
-            if args.iter().any(|a| a.is_empty()) {
-                return None;
-            }
-        }
-        spec = Some(raw);
+        spec = Some(s.to_vec());
     }
     if self_documenting && conv.is_none() && spec.is_none() {
         conv = Some(b'r');
     }
-    // The loops above stop only on `}` (fields end there; specs stop before it).
-    Some((Field { text, conv, spec }, i + 1))
+    Some(Field { text, conv, spec })
+}
+
+/// Where a bare quote or newline in `s` breaks a single-quoted literal: the number of
+/// backslash-newlines before it.
+fn single_quote_break(s: &[u8], q: Quoting) -> Option<u32> {
+    let mut lines = 0;
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'\\' if !q.raw => {
+                lines += u32::from(s.get(i + 1) == Some(&b'\n'));
+                i += 2;
+            }
+            b if b == q.quote || b == b'\n' => return Some(lines),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// How many unescaped `quote` characters end `s`: mpy-cross re-quotes pieces and specs of a
+/// triple-quoted literal with the same quotes, so one such quote breaks the literal and two
+/// make an empty literal that vanishes.
+fn trailing_quotes(s: &[u8], quote: u8, raw: bool) -> usize {
+    let run = s.iter().rev().take_while(|&&b| b == quote).count();
+    let slashes = s[..s.len() - run]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    if run > 0 && slashes % 2 == 1 && !raw {
+        run - 1
+    } else {
+        run
+    }
 }
 
 /// Backslash-newline continuations in a raw piece or spec.
@@ -264,7 +343,7 @@ impl Lexer<'_> {
                 self.cur.bump();
             }
             if prefix.template {
-                let (body, triple, end) = read_body(&mut self.cur, prefix.raw);
+                let (body, quoting, end) = read_body(&mut self.cur, prefix.raw);
                 match end {
                     BodyEnd::Closed => {}
                     BodyEnd::Unterminated => {
@@ -273,7 +352,7 @@ impl Lexer<'_> {
                     }
                     BodyEnd::InField => return self.raise(LexError::MalformedFString, line, col),
                 }
-                match split(&body, triple, prefix.raw) {
+                match split(&body, quoting) {
                     Some(t) => run.push((Literal::Template(t), prefix.raw)),
                     None => return self.raise(LexError::MalformedFString, line, col),
                 }
@@ -287,7 +366,10 @@ impl Lexer<'_> {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                run.push((Literal::Other, prefix.raw));
+                // An empty plain literal adds nothing to the token and is ignored.
+                if prefix.fstring || !piece.value.is_empty() {
+                    run.push((Literal::Other, prefix.raw));
+                }
             }
             self.skip_blanks(true);
         }
@@ -296,26 +378,21 @@ impl Lexer<'_> {
             Literal::Template(t) => k + 1 == run.len() || t.fields.is_empty(),
             Literal::Other => false,
         });
-        if !cascade {
-            self.push(TokenKind::Name, line, col, TEMPLATE_NAME.to_vec());
-            self.push(TokenKind::Invalid, at_line, at_col, Vec::new());
-            return true;
-        }
-        // Decode everything first: a bad escape anywhere makes the whole literal invalid.
         let mut decoded = Vec::with_capacity(run.len());
         for (lit, raw) in &run {
             if let Literal::Template(t) = lit {
                 match self.decode_template(t, *raw) {
-                    Ok(Some(d)) => decoded.push(d),
-                    Ok(None) => {
-                        self.push(TokenKind::Invalid, line, col, Vec::new());
-                        return true;
-                    }
+                    Ok(d) => decoded.push(d),
                     Err(e) => return self.raise(e, line, col),
                 }
             }
         }
         self.push(TokenKind::Name, line, col, TEMPLATE_NAME.to_vec());
+        if !cascade {
+            // The mix fails where the run ends, before any error inside the literals.
+            self.push(TokenKind::Invalid, at_line, at_col, Vec::new());
+            return true;
+        }
         self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
         let last = decoded.len() - 1;
         for (k, d) in decoded[..last].iter().enumerate() {
@@ -324,7 +401,10 @@ impl Lexer<'_> {
             if k > 0 {
                 self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
             }
-            let piece = d.pieces.first().cloned().unwrap_or_default();
+            let Some(Ok(piece)) = d.pieces.first().map(|p| p.0.clone()) else {
+                self.push(TokenKind::Invalid, at_line, at_col, Vec::new());
+                return true;
+            };
             self.push(TokenKind::String, at_line, at_col, piece);
             self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
         }
@@ -351,46 +431,74 @@ impl Lexer<'_> {
         for _ in 0..prefix.len {
             self.cur.bump();
         }
-        let (body, triple, end) = read_body(&mut self.cur, prefix.raw);
+        let (body, quoting, end) = read_body(&mut self.cur, prefix.raw);
         if matches!(end, BodyEnd::InField) {
             return Err(LexError::MalformedFString);
         }
-        let t = split(&body, triple, prefix.raw).ok_or(LexError::MalformedFString)?;
+        let t = split(&body, quoting).ok_or(LexError::MalformedFString)?;
         self.decode_template(&t, prefix.raw).map(|_| ())
     }
 
-    fn decode_template(&self, t: &Template, raw: bool) -> Result<Option<Decoded>, LexError> {
-        let mut pieces = Vec::with_capacity(t.pieces.len());
-        for p in &t.pieces {
-            match decode(p, raw)? {
-                Some(v) => pieces.push(v),
-                None => return Ok(None),
+    /// Decode pieces and specs; a bad escape makes that piece `None` or that spec broken
+    /// (mpy-cross meets it when it re-lexes that part).
+    fn decode_template(&self, t: &Template, raw: bool) -> Result<Decoded, LexError> {
+        // Drop a pair of quotes closing a piece or spec (see `trailing_quotes`); `false`: a
+        // lone one, which breaks the re-quoted literal.
+        let q = t.quoting;
+        // `Err`: the re-quoted text breaks, that many lines down (`None`: at its end).
+        let requote = |text: &[u8], last: bool| -> Result<Vec<u8>, Option<u32>> {
+            if !q.triple {
+                // Only a `=` text can put a bare quote or newline into a piece here.
+                return match single_quote_break(text, q) {
+                    Some(lines) => Err(Some(lines)),
+                    None => Ok(text.to_vec()),
+                };
             }
+            match trailing_quotes(text, q.quote, raw) {
+                1 if !last => Err(None),
+                2 if !last => Ok(text[..text.len() - 2].to_vec()),
+                _ => Ok(text.to_vec()),
+            }
+        };
+        // mpy-cross re-lexes each piece, so its backslash-newlines and the newlines of `=`
+        // texts count again; raw pieces keep theirs as characters.
+        let shift_of = |text: &[u8]| if raw { 0 } else { continuations(text) };
+        let last = t.pieces.len() - 1;
+        let mut pieces = Vec::with_capacity(t.pieces.len());
+        for (k, (p, eq)) in t.pieces.iter().zip(&t.eq_newlines).enumerate() {
+            let shift = shift_of(p) + eq;
+            // A bad escape is met where the piece starts.
+            let value = match requote(p, k == last) {
+                Err(at) => Err(at.unwrap_or(shift)),
+                Ok(text) => decode(&text, raw)?.ok_or(0),
+            };
+            pieces.push((value, shift));
         }
         let mut specs = Vec::with_capacity(t.fields.len());
         for f in &t.fields {
             let spec = match &f.spec {
-                None => Spec::Plain(Vec::new()),
+                None => Spec::Plain(Vec::new(), 0),
                 Some(s) if s.contains(&b'{') => {
-                    let Some((fmt, args)) = fstring::split(s) else {
-                        return Ok(None);
-                    };
+                    // `split_field` checked that the spec splits.
+                    let (fmt, args) = fstring::split(s).unwrap_or_default();
                     match decode(&fmt, raw)? {
-                        Some(v) => {
-                            let newline = args.iter().any(|a| a.contains(&b'\n'));
-                            Spec::Format(v, args, newline)
-                        }
-                        None => return Ok(None),
+                        Some(_) if args.iter().any(|a| a.is_empty()) => Spec::Malformed,
+                        Some(_) if args.iter().any(|a| a.contains(&b'\n')) => Spec::Broken,
+                        Some(v) => Spec::Format(v, args, shift_of(s)),
+                        None => Spec::Broken,
                     }
                 }
-                Some(s) => match decode(s, raw)? {
-                    Some(v) => Spec::Plain(v),
-                    None => return Ok(None),
+                Some(s) => match requote(s, false) {
+                    Err(_) => Spec::Broken,
+                    Ok(text) => match decode(&text, raw)? {
+                        Some(v) => Spec::Plain(v, shift_of(s)),
+                        None => Spec::Broken,
+                    },
                 },
             };
             specs.push(spec);
         }
-        Ok(Some(Decoded { pieces, specs }))
+        Ok(Decoded { pieces, specs })
     }
 
     /// Push the call arguments of one t-string (and its closing parenthesis when `close`).
@@ -404,12 +512,19 @@ impl Lexer<'_> {
         close: bool,
     ) -> bool {
         self.push(TokenKind::DelParenOpen, line, col, Vec::new());
-        // A continuation in a piece counts once more when mpy-cross re-lexes the piece: the
-        // tokens after it move down (line tables show it through the tuple's line).
+        // The tokens after a piece that counts extra lines move down (line tables show it
+        // through the tuple's line).
         let mut at = line;
-        for (raw, p) in t.pieces.iter().zip(&d.pieces) {
+        for (p, shift) in &d.pieces {
+            let p = match p {
+                Ok(p) => p,
+                Err(offset) => {
+                    self.push(TokenKind::Invalid, at + offset, col, Vec::new());
+                    return false;
+                }
+            };
             self.push(TokenKind::String, at, col, p.clone());
-            at += continuations(raw);
+            at += shift;
             self.push(TokenKind::DelComma, at, col, Vec::new());
         }
         self.push(TokenKind::DelParenClose, at, col, Vec::new());
@@ -454,9 +569,14 @@ impl Lexer<'_> {
                 })
                 .sum::<i64>();
             if f.text.contains(&b'#') && self.comment_ate_rest(&src) {
-                // In mpy-cross the comment runs to the end of the injected text: the rest of
-                // the template vanishes and its call stays open.
+                // In mpy-cross the comment runs to the end of the injected text and on to the
+                // end of the source line: the rest of the template vanishes and its call
+                // stays open.
                 self.brackets += 1;
+                while !self.cur.at_end() && !self.cur.is(b'\n') {
+                    self.cur.bump();
+                }
+                self.cur.line += shift;
                 return false;
             }
             let newlines = f.text.iter().filter(|&&b| b == b'\n').count();
@@ -473,14 +593,19 @@ impl Lexer<'_> {
                 None => self.push(TokenKind::KwNone, at, col, Vec::new()),
             }
             self.push(TokenKind::DelComma, at, col, Vec::new());
-            let k = f.spec.as_deref().map_or(0, continuations);
+            let k = match spec {
+                Spec::Plain(_, k) | Spec::Format(_, _, k) => *k,
+                Spec::Broken | Spec::Malformed => 0,
+            };
             match spec {
-                Spec::Plain(v) => self.push(TokenKind::String, at, col, v.clone()),
-                Spec::Format(_, _, true) => {
+                Spec::Plain(v, _) => self.push(TokenKind::String, at, col, v.clone()),
+                Spec::Broken => {
                     self.push(TokenKind::Invalid, at, col, Vec::new());
                     return false;
                 }
-                Spec::Format(fmt, args, false) => {
+                // mpy-cross finds the empty field when it lexes the spec as an f-string.
+                Spec::Malformed => return self.raise(LexError::MalformedFString, at, col),
+                Spec::Format(fmt, args, _) => {
                     self.push(TokenKind::String, at, col, fmt.clone());
                     let (opts, nesting) = (self.opts, self.nesting);
                     let tokens = &mut self.out.tokens;
@@ -516,17 +641,22 @@ impl Lexer<'_> {
     }
 }
 
-/// A field's spec after decoding.
+/// A field's spec after decoding, with the lines it counts extra.
 enum Spec {
-    Plain(Vec<u8>),
-    /// An f-string spec: the decoded template, the argument texts, and whether a newline is
-    /// in it (a syntax error in mpy-cross).
-    Format(Vec<u8>, Vec<Vec<u8>>, bool),
+    Plain(Vec<u8>, u32),
+    /// An f-string spec: the decoded template and the argument texts.
+    Format(Vec<u8>, Vec<Vec<u8>>, u32),
+    /// A syntax error where the spec is (a newline in an f-string spec's field, or a lone
+    /// quote ending it).
+    Broken,
+    /// An empty `{}` field in an f-string spec.
+    Malformed,
 }
 
-/// A t-string's pieces and specs after decoding.
+/// A t-string's pieces (with the lines each counts extra; `Err`: a syntax error that many
+/// lines below the piece's start) and specs after decoding.
 struct Decoded {
-    pieces: Vec<Vec<u8>>,
+    pieces: Vec<(Result<Vec<u8>, u32>, u32)>,
     specs: Vec<Spec>,
 }
 
@@ -538,7 +668,12 @@ mod tests {
     type FieldParts = (String, Option<char>, Option<String>);
 
     fn parts(body: &str) -> Option<(Vec<String>, Vec<FieldParts>)> {
-        let t = split(body.as_bytes(), false, false)?;
+        let q = Quoting {
+            quote: b'"',
+            triple: false,
+            raw: false,
+        };
+        let t = split(body.as_bytes(), q)?;
         let s = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         Some((
             t.pieces.iter().map(|p| s(p)).collect(),
@@ -566,13 +701,78 @@ mod tests {
     #[test]
     fn malformed_bodies() {
         for body in [
-            "}", "{", "{}", "{ }", "{=}", "{!r}", "{a]}", "{a:{}}", "{a:x}}y}", "\\{a}",
+            "}", "{", "{}", "{ }", "{=}", "{!r}", "{a]}", "{a:x}}y}", "\\{a}",
         ] {
             assert!(parts(body).is_none(), "{body}");
         }
         assert!(parts("{a:\n}").is_none());
-        assert!(split(b"{a:\n}", true, false).is_some());
-        assert!(split(b"\\{a}\\", false, true).is_some());
+        let q = |triple, raw| Quoting {
+            quote: b'"',
+            triple,
+            raw,
+        };
+        assert!(split(b"{a:\n}", q(true, false)).is_some());
+        assert!(split(b"\\{a}\\", q(false, true)).is_some());
+    }
+
+    fn lex(src: &str) -> crate::mpy::lexer::Tokens {
+        let opts = super::super::LexOptions {
+            tstrings: true,
+            ..Default::default()
+        };
+        super::super::tokenize(src.as_bytes(), opts)
+    }
+
+    #[test]
+    fn template_tokens() {
+        let toks = lex("x = t'a{b!r}'\n");
+        let kinds: Vec<TokenKind> = toks.tokens.iter().map(|t| t.kind).collect();
+        use TokenKind::*;
+        assert_eq!(
+            kinds[2..],
+            [
+                Name,
+                DelParenOpen,
+                DelParenOpen,
+                String,
+                DelComma,
+                String,
+                DelComma,
+                DelParenClose,
+                DelComma,
+                DelParenOpen,
+                Name,
+                DelParenClose,
+                DelComma,
+                String,
+                DelComma,
+                String,
+                DelComma,
+                String,
+                DelParenClose,
+                Newline,
+                End
+            ]
+        );
+        assert_eq!(toks.tokens[2].text, TEMPLATE_NAME);
+        // Without t-strings (CircuitPython) `t` is a name and the literal a plain string.
+        let plain = super::super::tokenize(b"t'a'\n", Default::default());
+        assert_eq!(plain.tokens[0].kind, Name);
+        assert_eq!(plain.tokens[1].kind, String);
+    }
+
+    #[test]
+    fn empty_spec_field_is_malformed_where_the_spec_is() {
+        let toks = lex("x = [\n t'{a:{}}'\n, 1]\n");
+        assert_eq!(
+            toks.raise.map(|r| (r.0, r.1)),
+            Some((LexError::MalformedFString, 3))
+        );
+        let toks = lex("x = [\n t'}'\n, 1]\n");
+        assert_eq!(
+            toks.raise.map(|r| (r.0, r.1)),
+            Some((LexError::MalformedFString, 2))
+        );
     }
 
     #[test]
