@@ -43,7 +43,7 @@ const TEMPLATE_NAME: &[u8] = b"__template__";
 
 /// t-strings nested in t-string fields deeper than this are refused (invalid token), which
 /// bounds the recursion; the quotes of a field do not limit nesting as they do for f-strings.
-const MAX_NESTING: u32 = 8;
+const MAX_NESTING: u32 = 64;
 
 /// One `{...}` field of a t-string.
 struct Field {
@@ -395,19 +395,24 @@ impl Lexer<'_> {
         }
         self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
         let last = decoded.len() - 1;
+        let mut at = at_line;
         for (k, d) in decoded[..last].iter().enumerate() {
             // Where mpy-cross's extra parentheses go is invisible in the bytecode; only
             // their number (two per literal after the first) shows.
             if k > 0 {
-                self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
+                self.push(TokenKind::DelParenOpen, at, at_col, Vec::new());
             }
-            let Some(Ok(piece)) = d.pieces.first().map(|p| p.0.clone()) else {
-                self.push(TokenKind::Invalid, at_line, at_col, Vec::new());
+            let Some((Ok(piece), shift)) = d.pieces.first().cloned() else {
+                self.push(TokenKind::Invalid, at, at_col, Vec::new());
                 return true;
             };
-            self.push(TokenKind::String, at_line, at_col, piece);
-            self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
+            self.push(TokenKind::String, at, at_col, piece);
+            at += shift;
+            self.push(TokenKind::DelParenOpen, at, at_col, Vec::new());
         }
+        // Lines the leading literals count extra move the rest down too.
+        self.cur.line += at - at_line;
+        let at_line = at;
         if let Some(t) = run.iter().rev().find_map(|(lit, _)| match lit {
             Literal::Template(t) => Some(t),
             Literal::Other => None,
@@ -773,6 +778,16 @@ mod tests {
             toks.raise.map(|r| (r.0, r.1)),
             Some((LexError::MalformedFString, 2))
         );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |n: usize| format!("x = {}a{}\n", "t\"{".repeat(n), "}\"".repeat(n));
+        let ok = lex(&nested(MAX_NESTING as usize));
+        assert!(ok.tokens.iter().all(|t| t.kind != TokenKind::Invalid));
+        // Deeper than the bound: a syntax error, not a stack overflow.
+        let deep = lex(&nested(2000));
+        assert!(deep.tokens.iter().any(|t| t.kind == TokenKind::Invalid));
     }
 
     #[test]
