@@ -149,6 +149,11 @@ fn expr() -> impl Strategy<Value = String> {
                 .prop_map(|(a, c, b)| format!("({a} if {c} else {b})")),
             inner.clone().prop_map(|e| format!("(yield {e})")),
             inner.clone().prop_map(|e| format!("f'{{{e}}}'")),
+            // t-strings (MicroPython only; the CircuitPython runs see a name and a string).
+            inner.clone().prop_map(|e| format!("t'{{{e}}}'")),
+            (inner.clone(), inner.clone()).prop_map(|(e, w)| {
+                format!("(t\"\"\"a{{{{{{{e}=!r:>{{{w}}}}}}}}}\n\"\"\" '', rt'\\{{{w}}}')")
+            }),
             inner.prop_map(|e| format!("(*{e},)")),
         ]
     })
@@ -277,6 +282,15 @@ fn soup() -> impl Strategy<Value = String> {
             "\t",
             "\\\n",
             "#",
+            // t-string openers and field punctuation: literals that run on over the soup.
+            "t'",
+            "t\"\"\"",
+            "rt\"",
+            "'",
+            "\"",
+            "!r",
+            "{{",
+            "}}",
         ])
         .prop_map(str::to_string),
     ];

@@ -16,12 +16,15 @@
 //!   line of the next real token; a dedent to an unknown level turns the NEWLINE into a
 //!   `DedentMismatch` token.
 //! * f-strings are rewritten into `'...'.format(...)` tokens (MicroPython target).
+//! * t-strings become `__template__(...)` call tokens when [`LexOptions::tstrings`] is on
+//!   (MicroPython 1.29; CircuitPython 10 has none, so there `t"..."` is a name and a string).
 
 mod fstring;
 mod string;
 #[cfg(test)]
 mod tests;
 mod token;
+mod tstring;
 
 pub use token::{Token, TokenKind};
 
@@ -55,6 +58,8 @@ pub struct Tokens {
 pub struct LexOptions {
     /// Optimisation level (mpy-cross `-O`): decides what `__debug__` becomes.
     pub opt_level: u8,
+    /// Recognise t-string prefixes (`t`, `tr`, `rt`): on for MicroPython 1.29.
+    pub tstrings: bool,
 }
 
 /// Tokenise a whole source file.
@@ -286,7 +291,7 @@ impl<'a> Lexer<'a> {
             self.push(TokenKind::End, line, col, Vec::new());
             return true;
         };
-        if string::starts_literal(&self.cur) {
+        if string::starts_literal(&self.cur, self.opts.tstrings) {
             return self.lex_strings(line, col);
         }
         if is_ident_head(b) {
@@ -397,8 +402,26 @@ impl<'a> Lexer<'a> {
         // f-string pieces collect their argument texts; they are emitted after the string.
         let mut fargs: Vec<Vec<u8>> = Vec::new();
         let mut fstring_seen = false;
-        while string::starts_literal(&self.cur) {
-            let prefix = string::read_prefix(&self.cur);
+        // A t-string after other pieces: mpy-cross gives a syntax error where the run ends.
+        let mut template_mixed = false;
+        while string::starts_literal(&self.cur, self.opts.tstrings) {
+            let prefix = string::read_prefix(&self.cur, self.opts.tstrings);
+            if prefix.template {
+                match kind {
+                    Some(TokenKind::Bytes) => break,
+                    // Empty plain literals before a t-string are ignored.
+                    _ if value.is_empty() && !fstring_seen && !bad => {
+                        return self.lex_template_run(line, col)
+                    }
+                    _ => {}
+                }
+                if let Err(e) = self.skip_template_piece(&prefix) {
+                    return self.raise(e, line, col);
+                }
+                template_mixed = true;
+                self.skip_blanks(true);
+                continue;
+            }
             let piece_kind = if prefix.bytes {
                 TokenKind::Bytes
             } else {
@@ -488,6 +511,10 @@ impl<'a> Lexer<'a> {
             kind.unwrap_or(TokenKind::String)
         };
         self.push(kind, line, col, value);
+        if template_mixed && kind == TokenKind::String {
+            let (l, c) = (self.cur.line, self.cur.col);
+            self.push(TokenKind::Invalid, l, c, Vec::new());
+        }
         if fstring_seen && kind == TokenKind::String {
             // The format call is lexed where the string token ended.
             let (end_line, end_col) = (self.cur.line, self.cur.col);

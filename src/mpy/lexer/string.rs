@@ -2,22 +2,29 @@
 
 use super::{Cursor, LexError};
 
-/// The prefix of a literal (`b`, `r`, `u`, `f` and the two-letter combinations MicroPython
-/// accepts; upper-case prefixes are not literals there).
+/// The prefix of a literal (`b`, `r`, `u`, `f`, `t` and the two-letter combinations
+/// MicroPython accepts; upper-case prefixes are not literals there).
 pub(crate) struct Prefix {
     pub(crate) len: usize,
     pub(crate) raw: bool,
     pub(crate) bytes: bool,
     pub(crate) fstring: bool,
+    /// A t-string (only recognised when `tstrings` is on: MicroPython 1.29, not CircuitPython).
+    pub(crate) template: bool,
 }
 
-fn prefix_at(cur: &Cursor<'_>) -> Option<Prefix> {
+fn prefix_at(cur: &Cursor<'_>, tstrings: bool) -> Option<Prefix> {
     let is_quote = |k: usize| matches!(cur.peek(k), Some(b'\'' | b'"'));
     let p = |raw, bytes, fstring, len| Prefix {
         len,
         raw,
         bytes,
         fstring,
+        template: false,
+    };
+    let t = |raw, len| Prefix {
+        template: true,
+        ..p(raw, false, false, len)
     };
     if is_quote(0) {
         return Some(p(false, false, false, 0));
@@ -31,6 +38,9 @@ fn prefix_at(cur: &Cursor<'_>) -> Option<Prefix> {
             (Some(b'r'), Some(b'f')) | (Some(b'f'), Some(b'r')) => {
                 return Some(p(true, false, true, 2))
             }
+            (Some(b'r'), Some(b't')) | (Some(b't'), Some(b'r')) if tstrings => {
+                return Some(t(true, 2))
+            }
             _ => {}
         }
     }
@@ -40,22 +50,24 @@ fn prefix_at(cur: &Cursor<'_>) -> Option<Prefix> {
             Some(b'b') => Some(p(false, true, false, 1)),
             Some(b'r') => Some(p(true, false, false, 1)),
             Some(b'f') => Some(p(false, false, true, 1)),
+            Some(b't') if tstrings => Some(t(false, 1)),
             _ => None,
         };
     }
     None
 }
 
-pub(crate) fn starts_literal(cur: &Cursor<'_>) -> bool {
-    prefix_at(cur).is_some()
+pub(crate) fn starts_literal(cur: &Cursor<'_>, tstrings: bool) -> bool {
+    prefix_at(cur, tstrings).is_some()
 }
 
-pub(crate) fn read_prefix(cur: &Cursor<'_>) -> Prefix {
-    prefix_at(cur).unwrap_or(Prefix {
+pub(crate) fn read_prefix(cur: &Cursor<'_>, tstrings: bool) -> Prefix {
+    prefix_at(cur, tstrings).unwrap_or(Prefix {
         len: 0,
         raw: false,
         bytes: false,
         fstring: false,
+        template: false,
     })
 }
 

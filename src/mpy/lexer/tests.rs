@@ -69,7 +69,13 @@ fn high_bytes_are_identifier_characters() {
 fn keywords_include_async_await_and_debug() {
     assert_eq!(kinds(b"async await\n")[..2], [K::KwAsync, K::KwAwait]);
     assert_eq!(kinds(b"__debug__\n")[0], K::KwTrue);
-    let opt = tokenize(b"__debug__\n", LexOptions { opt_level: 1 });
+    let opt = tokenize(
+        b"__debug__\n",
+        LexOptions {
+            opt_level: 1,
+            ..LexOptions::default()
+        },
+    );
     assert_eq!(opt.tokens[0].kind, K::KwFalse);
     assert_eq!(
         kinds(b"x.__debug__\n")[..3],

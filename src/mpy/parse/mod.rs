@@ -184,6 +184,7 @@ impl ParseError {
 pub fn parse(source: &[u8], opts: &ParseOptions<'_>) -> Result<Node, ParseError> {
     let lex_opts = crate::mpy::lexer::LexOptions {
         opt_level: opts.opt_level,
+        tstrings: opts.target == Target::MicroPython,
     };
     let tokens = crate::mpy::lexer::tokenize(source, lex_opts);
     engine::Parser::new(tokens, opts).run()
