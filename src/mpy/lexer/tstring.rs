@@ -35,6 +35,14 @@
 //! * Adjacent literals: empty plain literals are ignored; a bytes literal ends the run;
 //!   `t"a" t"b" t"c{x}"` becomes `__template__('a'(('b'((...), ...` with the parentheses left
 //!   open; any other mix with a t-string is a syntax error where the run ends.
+//!
+//! Known differences (all in code mpy-cross mostly rejects too; found by random differential
+//! testing): a t-string with fields followed by another t-string (mpy-cross folds the later
+//! literals into the first one's piece tuple and sometimes even compiles it; here it is a
+//! syntax error where the run ends); a `#` in a field when a later field's text holds a
+//! newline (mpy-cross resumes lexing after that newline); raw triple-quoted pieces ending in
+//! a backslash-quote or quote characters; `\{` in the f-string spec of a raw t-string;
+//! t-strings nested more than 64 deep. Those differ in the reported line or in accepting.
 
 use super::{fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, TokenKind};
 

@@ -171,6 +171,10 @@ impl ParseError {
                  number: separate it with a space (`1 if`, not `1if`)",
             ),
             ParseErrorKind::Memory => Some("reduce the nesting depth of this expression"),
+            ParseErrorKind::Lex(LexError::MalformedFString) => Some(
+                "in a t-string every `{` needs an expression and a matching `}`; write `{{` and \
+                 `}}` for literal braces",
+            ),
             _ => None,
         };
         match help {
