@@ -5,6 +5,10 @@
 //! disassembler ([`crate::mpy::disasm`]) all look opcodes up here, so a wrong entry shows up in
 //! every one of them (and in the golden round-trip tests) rather than in just one.
 
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
+
 /// How the bytes after an opcode byte are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operand {
@@ -349,9 +353,12 @@ pub fn info(byte: u8) -> Option<&'static OpInfo> {
         .map(|i| &TABLE[i])
 }
 
-/// The table row for a mnemonic.
+/// The table row for a mnemonic. The emitter looks an opcode up by name for every
+/// instruction it writes, so the rows are indexed once instead of scanned each time.
 pub fn by_name(name: &str) -> Option<&'static OpInfo> {
-    TABLE.iter().find(|o| o.name == name)
+    static BY_NAME: LazyLock<FxHashMap<&'static str, &'static OpInfo>> =
+        LazyLock::new(|| TABLE.iter().map(|o| (o.name, o)).collect());
+    BY_NAME.get(name).copied()
 }
 
 /// The stack delta of one instruction given its decoded vuint operand (0 if none) and extra

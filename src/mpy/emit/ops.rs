@@ -55,9 +55,11 @@ impl Emitter {
 
     /// An opcode with a vuint operand.
     fn with_uint(&mut self, name: &str, arg: u64) {
-        let mut b = vec![byte(name)];
-        encode_vuint(arg, &mut b);
-        self.raw(&b, delta(name, arg, 0));
+        let op = byte(name);
+        self.raw_with(delta(name, arg, 0), |code| {
+            code.push(op);
+            encode_vuint(arg, code);
+        });
     }
 
     /// An opcode with a qstr operand; `is_name` ops register nothing in the scope pass.
@@ -66,9 +68,11 @@ impl Emitter {
             return;
         }
         let q = self.qstr(text);
-        let mut b = vec![byte(name)];
-        encode_vuint(u64::from(q), &mut b);
-        self.raw(&b, delta(name, 0, 0));
+        let op = byte(name);
+        self.raw_with(delta(name, 0, 0), |code| {
+            code.push(op);
+            encode_vuint(u64::from(q), code);
+        });
     }
 
     // ----- constants -----
@@ -90,14 +94,15 @@ impl Emitter {
     /// A small int: the compact opcode for −16..=47, else `LOAD_CONST_SMALL_INT` with a signed
     /// varint. Whether a value is "small" (fits the small-int bits) is the compiler's call.
     pub fn load_const_small_int(&mut self, value: i64) {
-        let b = if (SMALL_INT_COMPACT_MIN..=SMALL_INT_COMPACT_MAX).contains(&value) {
-            vec![(value + 0x80) as u8]
+        if (SMALL_INT_COMPACT_MIN..=SMALL_INT_COMPACT_MAX).contains(&value) {
+            self.raw(&[(value + 0x80) as u8], 1);
         } else {
-            let mut b = vec![byte("LOAD_CONST_SMALL_INT")];
-            encode_sint(value, &mut b);
-            b
-        };
-        self.raw(&b, 1);
+            let op = byte("LOAD_CONST_SMALL_INT");
+            self.raw_with(1, |code| {
+                code.push(op);
+                encode_sint(value, code);
+            });
+        }
     }
 
     /// `LOAD_CONST_STRING q`: a string constant that is a qstr (registers in every pass).
@@ -417,10 +422,12 @@ impl Emitter {
 
     fn closure(&mut self, name: &str, child: ScopeId, n_closed: u8) {
         let i = self.child_index(child);
-        let mut b = vec![byte(name)];
-        encode_vuint(i, &mut b);
-        b.push(n_closed);
-        self.raw(&b, delta(name, i, n_closed));
+        let op = byte(name);
+        self.raw_with(delta(name, i, n_closed), |code| {
+            code.push(op);
+            encode_vuint(i, code);
+            code.push(n_closed);
+        });
     }
 
     /// `CALL_FUNCTION` or, with `star` (a star bitmap was pushed last), `CALL_FUNCTION_VAR_KW`.
