@@ -7,6 +7,8 @@
 
 use std::fmt::{self, Write as _};
 
+use rustc_hash::FxHashMap;
+
 use super::varint::encode_vuint;
 use super::{read_nul_terminated, MpyError, Reader};
 
@@ -209,16 +211,21 @@ impl fmt::Display for Const {
 #[derive(Debug, Clone, Default)]
 pub struct ConstTable {
     entries: Vec<Const>,
+    /// Entry index by value: strict equality is `==` (see [`Const::strictly_equal`]), and a
+    /// scan of the entries made large modules quadratic.
+    index: FxHashMap<Const, u32>,
 }
 
 impl ConstTable {
     /// The index of a strictly equal entry, adding `c` at the end if there is none.
     pub fn add(&mut self, c: Const) -> u32 {
-        if let Some(i) = self.entries.iter().position(|e| e.strictly_equal(&c)) {
-            return i as u32;
+        if let Some(&i) = self.index.get(&c) {
+            return i;
         }
+        let i = self.entries.len() as u32;
+        self.index.insert(c.clone(), i);
         self.entries.push(c);
-        (self.entries.len() - 1) as u32
+        i
     }
 
     /// The entries in index order.
