@@ -289,10 +289,10 @@ impl<'a> Lexer<'a> {
             while self.cur.peek(0).is_some_and(is_ident_tail) {
                 self.cur.bump();
             }
-            let word = self.cur.src[start..self.cur.pos].to_vec();
-            let kind = self.keyword(&word);
+            let word = &self.cur.src[start..self.cur.pos];
+            let kind = self.keyword(word);
             let text = if kind == TokenKind::Name {
-                word
+                word.to_vec()
             } else {
                 Vec::new()
             };
@@ -317,9 +317,10 @@ impl<'a> Lexer<'a> {
                 TokenKind::KwFalse
             };
         }
+        // Every identifier passes here: compare lengths and first bytes before whole words.
         KEYWORDS
             .iter()
-            .find(|(k, _)| *k == word)
+            .find(|(k, _)| k.len() == word.len() && k.first() == word.first() && *k == word)
             .map_or(TokenKind::Name, |&(_, kind)| kind)
     }
 
@@ -364,7 +365,7 @@ impl<'a> Lexer<'a> {
         let rest = &self.cur.src[self.cur.pos..];
         let found = OPERATORS
             .iter()
-            .find(|(spelling, _)| rest.starts_with(spelling));
+            .find(|(spelling, _)| rest.first() == spelling.first() && rest.starts_with(spelling));
         let (len, kind) = match found {
             Some(&(spelling, kind)) => (spelling.len(), kind),
             None => (1, TokenKind::Invalid),

@@ -336,19 +336,25 @@ impl<'o> Parser<'o> {
 
     /// Turn the current token into a leaf (or constant node) on the result stack.
     fn push_token(&mut self, rule: Rule) -> Result<(), ParseError> {
+        // The token's text moves into the tree: the parser never reads a token's text again
+        // once it has consumed it (errors only need kind, line and column).
+        let text = match self.tokens.get_mut(self.pos) {
+            Some(t) => std::mem::take(&mut t.text),
+            None => Vec::new(),
+        };
         let t = self.cur();
         let (line, col) = (t.line, t.col);
         let bits = self.opts.small_int_bits;
         let node = match t.kind {
             TokenKind::Name => {
-                let name = t.text.clone();
+                let name = text;
                 self.pool.intern(&name);
                 match (rule, self.consts.get(&name)) {
                     (Rule::atom, Some(c)) => fold::value_node(c.clone(), line, bits),
                     _ => Node::Id(name),
                 }
             }
-            TokenKind::Integer => match parse_int(&t.text) {
+            TokenKind::Integer => match parse_int(&text) {
                 Ok(v) => fold::value_node(Const::Int(v), line, bits),
                 Err(e) => {
                     return Err(ParseError {
@@ -358,7 +364,7 @@ impl<'o> Parser<'o> {
                     })
                 }
             },
-            TokenKind::FloatOrImag => match parse_float(&t.text, self.opts.float_ops) {
+            TokenKind::FloatOrImag => match parse_float(&text, self.opts.float_ops) {
                 Ok(c) => Node::new_const(line, c),
                 Err(e) => {
                     return Err(ParseError {
@@ -369,14 +375,14 @@ impl<'o> Parser<'o> {
                 }
             },
             TokenKind::String => {
-                let s = t.text.clone();
+                let s = text;
                 if self.pool.intern_literal(&s) {
                     Node::Str(s)
                 } else {
                     Node::new_const(line, Const::Str(s))
                 }
             }
-            TokenKind::Bytes => Node::new_const(line, Const::Bytes(t.text.clone())),
+            TokenKind::Bytes => Node::new_const(line, Const::Bytes(text)),
             k => Node::Token(k),
         };
         self.results.push(node);
