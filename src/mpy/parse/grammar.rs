@@ -51,10 +51,12 @@ macro_rules! grammar {
                 }
             }
 
+            /// The rule's definition. The parser asks once per step, so the definitions
+            /// sit in a table indexed by the rule rather than behind a `match`.
+            #[inline]
             pub(crate) fn def(self) -> (Act, &'static [Arg]) {
-                match self {
-                    $(Rule::$name => (Act::$act, &[$($arg),*]),)*
-                }
+                const DEFS: &[(Act, &[Arg])] = &[$((Act::$act, &[$($arg),*]),)*];
+                DEFS[self as usize]
             }
         }
     };
