@@ -42,21 +42,23 @@ fn byte(name: &str) -> u8 {
     opcode::by_name(name).map_or(0, |o| o.byte)
 }
 
-/// The stack delta of a named opcode given its operand and extra byte.
-fn delta(name: &str, arg: u64, extra: u8) -> i64 {
-    opcode::by_name(name).map_or(0, |o| stack_delta(o.stack, arg, extra))
+/// The opcode byte and stack delta of a named opcode given its operand and extra byte, from
+/// one look-up (this runs for nearly every instruction).
+fn byte_delta(name: &str, arg: u64, extra: u8) -> (u8, i64) {
+    opcode::by_name(name).map_or((0, 0), |o| (o.byte, stack_delta(o.stack, arg, extra)))
 }
 
 impl Emitter {
     /// An opcode with no operand.
     fn simple(&mut self, name: &str) {
-        self.raw(&[byte(name)], delta(name, 0, 0));
+        let (op, delta) = byte_delta(name, 0, 0);
+        self.raw(&[op], delta);
     }
 
     /// An opcode with a vuint operand.
     fn with_uint(&mut self, name: &str, arg: u64) {
-        let op = byte(name);
-        self.raw_with(delta(name, arg, 0), |code| {
+        let (op, delta) = byte_delta(name, arg, 0);
+        self.raw_with(delta, |code| {
             code.push(op);
             encode_vuint(arg, code);
         });
@@ -68,8 +70,8 @@ impl Emitter {
             return;
         }
         let q = self.qstr(text);
-        let op = byte(name);
-        self.raw_with(delta(name, 0, 0), |code| {
+        let (op, delta) = byte_delta(name, 0, 0);
+        self.raw_with(delta, |code| {
             code.push(op);
             encode_vuint(u64::from(q), code);
         });
@@ -422,8 +424,8 @@ impl Emitter {
 
     fn closure(&mut self, name: &str, child: ScopeId, n_closed: u8) {
         let i = self.child_index(child);
-        let op = byte(name);
-        self.raw_with(delta(name, i, n_closed), |code| {
+        let (op, delta) = byte_delta(name, i, n_closed);
+        self.raw_with(delta, |code| {
             code.push(op);
             encode_vuint(i, code);
             code.push(n_closed);
