@@ -7,6 +7,7 @@ use super::fold::{self, BinOp};
 use super::grammar::{Act, Arg, Rule};
 use super::node::{Const, Node};
 use super::number::{parse_float, parse_int};
+use super::prune;
 use super::qstr::QstrPool;
 use super::{ParseError, ParseErrorKind, ParseOptions, Target};
 use crate::mpy::lexer::{Token, TokenKind, Tokens};
@@ -117,6 +118,14 @@ impl<'o> Parser<'o> {
         Ok(())
     }
 
+    /// Whether trying `rule` here would give up at once (see [`prune`]), so the attempt can
+    /// be skipped. Near the depth limit every attempt is made, so that the memory error
+    /// comes exactly where it would.
+    fn gives_up(&self, rule: Rule) -> bool {
+        self.rules.len() + prune::MAX_ATTEMPT_DEPTH < MAX_RULE_DEPTH
+            && prune::gives_up(rule, self.cur().kind)
+    }
+
     fn push_child(&mut self, child: Rule) -> Result<(), ParseError> {
         let line = self.cur().line;
         self.push_rule(child, 0, line)
@@ -168,6 +177,9 @@ impl<'o> Parser<'o> {
                     }
                 }
                 Arg::R(r) | Arg::O(r) => {
+                    if self.gives_up(r) {
+                        continue;
+                    }
                     if i + 1 < args.len() {
                         self.push_rule(f.rule, i + 1, f.line)?;
                     }
@@ -213,6 +225,11 @@ impl<'o> Parser<'o> {
                         return Ok(true);
                     }
                 }
+                Arg::O(r) if self.gives_up(r) => {
+                    // As if the attempt had backtracked: an empty slot, then the next part.
+                    self.results.push(Node::Null);
+                }
+                Arg::R(r) if i == 0 && self.gives_up(r) => return Ok(true),
                 Arg::R(r) | Arg::O(r) => {
                     self.push_rule(f.rule, i + 1, f.line)?;
                     self.push_child(r)?;
@@ -302,6 +319,8 @@ impl<'o> Parser<'o> {
                             break;
                         }
                     }
+                    // The first item giving up fails the whole list.
+                    Arg::R(r) | Arg::O(r) if i == 0 && self.gives_up(r) => return Ok(true),
                     Arg::R(r) | Arg::O(r) => {
                         self.push_rule(f.rule, i + 1, f.line)?;
                         self.push_child(r)?;

@@ -44,6 +44,9 @@ macro_rules! grammar {
         }
 
         impl Rule {
+            /// Every rule, in declaration order (`rule as usize` indexes it).
+            pub(crate) const ALL: &'static [Rule] = &[$(Rule::$name),*];
+
             /// MicroPython's name for the rule.
             pub fn name(self) -> &'static str {
                 match self {
