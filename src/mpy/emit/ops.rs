@@ -38,25 +38,25 @@ pub enum CompKind {
 
 /// The named opcode byte for a mnemonic; the table is static, so a miss is a typo caught by
 /// the tests.
-fn byte(name: &str) -> u8 {
-    opcode::by_name(name).map_or(0, |o| o.byte)
+fn byte(name: &'static str) -> u8 {
+    opcode::by_static_name(name).map_or(0, |o| o.byte)
 }
 
 /// The opcode byte and stack delta of a named opcode given its operand and extra byte, from
 /// one look-up (this runs for nearly every instruction).
-fn byte_delta(name: &str, arg: u64, extra: u8) -> (u8, i64) {
-    opcode::by_name(name).map_or((0, 0), |o| (o.byte, stack_delta(o.stack, arg, extra)))
+fn byte_delta(name: &'static str, arg: u64, extra: u8) -> (u8, i64) {
+    opcode::by_static_name(name).map_or((0, 0), |o| (o.byte, stack_delta(o.stack, arg, extra)))
 }
 
 impl Emitter {
     /// An opcode with no operand.
-    fn simple(&mut self, name: &str) {
+    fn simple(&mut self, name: &'static str) {
         let (op, delta) = byte_delta(name, 0, 0);
         self.raw(&[op], delta);
     }
 
     /// An opcode with a vuint operand.
-    fn with_uint(&mut self, name: &str, arg: u64) {
+    fn with_uint(&mut self, name: &'static str, arg: u64) {
         let (op, delta) = byte_delta(name, arg, 0);
         self.raw_with(delta, |code| {
             code.push(op);
@@ -65,7 +65,7 @@ impl Emitter {
     }
 
     /// An opcode with a qstr operand; `is_name` ops register nothing in the scope pass.
-    fn with_qstr(&mut self, name: &str, text: &[u8], is_name: bool) {
+    fn with_qstr(&mut self, name: &'static str, text: &[u8], is_name: bool) {
         if is_name && !self.in_code_pass() {
             return;
         }
@@ -422,7 +422,7 @@ impl Emitter {
         self.closure("MAKE_CLOSURE_DEFARGS", child, n_closed);
     }
 
-    fn closure(&mut self, name: &str, child: ScopeId, n_closed: u8) {
+    fn closure(&mut self, name: &'static str, child: ScopeId, n_closed: u8) {
         let i = self.child_index(child);
         let (op, delta) = byte_delta(name, i, n_closed);
         self.raw_with(delta, |code| {
