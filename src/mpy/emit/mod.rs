@@ -282,11 +282,13 @@ impl Emitter {
             }
             _ => (Vec::new(), None),
         };
+        // A later pass writes about as much code as the one before.
+        let code = Vec::with_capacity(prev_sizes.map_or(0, |(code, _)| code));
         self.state = Some(PassState {
             scope,
             pass,
             info: info.clone(),
-            code: Vec::new(),
+            code,
             live: true,
             labels: Vec::new(),
             prev_labels,
