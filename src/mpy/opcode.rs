@@ -5,6 +5,10 @@
 //! disassembler ([`crate::mpy::disasm`]) all look opcodes up here, so a wrong entry shows up in
 //! every one of them (and in the golden round-trip tests) rather than in just one.
 
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
+
 /// How the bytes after an opcode byte are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operand {
@@ -349,9 +353,42 @@ pub fn info(byte: u8) -> Option<&'static OpInfo> {
         .map(|i| &TABLE[i])
 }
 
-/// The table row for a mnemonic.
+/// The table row for a mnemonic. The emitter looks an opcode up by name for every
+/// instruction it writes, so the rows are indexed once instead of scanned each time.
 pub fn by_name(name: &str) -> Option<&'static OpInfo> {
-    TABLE.iter().find(|o| o.name == name)
+    row_by_name(name).map(|row| &TABLE[row])
+}
+
+fn row_by_name(name: &str) -> Option<usize> {
+    static ROWS: LazyLock<FxHashMap<&'static str, usize>> =
+        LazyLock::new(|| TABLE.iter().enumerate().map(|(i, o)| (o.name, i)).collect());
+    ROWS.get(name).copied()
+}
+
+/// [`by_name`] for a `'static` mnemonic, as the emitter passes them (string literals): the
+/// row is remembered by the string's address and length, which identify a `'static` string's
+/// bytes for good, so a repeated look-up costs one load instead of hashing and comparing
+/// the name.
+pub fn by_static_name(name: &'static str) -> Option<&'static OpInfo> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Direct-mapped; each slot packs address (48 bits), length (8) and row (8) into one word,
+    // so concurrent callers see a whole entry or none.
+    static CACHE: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
+    let (addr, len) = (name.as_ptr() as u64, name.len() as u64);
+    if addr >= 1 << 48 || len >= 1 << 8 {
+        return by_name(name);
+    }
+    let key = (addr << 16) | (len << 8);
+    let slot = &CACHE[((addr ^ (addr >> 8)) & 0xFF) as usize];
+    let entry = slot.load(Ordering::Relaxed);
+    if entry != 0 && entry & !0xFF == key {
+        return TABLE.get((entry & 0xFF) as usize);
+    }
+    let row = row_by_name(name)?;
+    if let Ok(row) = u8::try_from(row) {
+        slot.store(key | u64::from(row), Ordering::Relaxed);
+    }
+    TABLE.get(row)
 }
 
 /// The stack delta of one instruction given its decoded vuint operand (0 if none) and extra
@@ -379,6 +416,22 @@ pub fn stack_delta(effect: StackEffect, arg: u64, extra: u8) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_name_look_ups_agree_with_the_table() {
+        assert!(TABLE.len() <= 256, "rows must fit the cache's 8 bits");
+        for _ in 0..2 {
+            for o in TABLE {
+                assert_eq!(by_static_name(o.name), Some(o));
+                assert_eq!(by_name(o.name), Some(o));
+            }
+            // A copy at another address, a prefix and an unknown name.
+            let copy: &'static str = String::from("LOAD_FAST_N").leak();
+            assert_eq!(by_static_name(copy).map(|o| o.name), Some("LOAD_FAST_N"));
+            assert_eq!(by_static_name(&copy[..9]), None);
+            assert_eq!(by_static_name("NOT_AN_OPCODE"), None);
+        }
+    }
 
     #[test]
     fn table_is_sorted_and_matches_the_format_formula() {

@@ -323,10 +323,13 @@ impl ScopeList {
     /// Slot numbering of one scope (§3.5), after pass 1 of every scope.
     pub fn compute_slots(&mut self, scope: usize) {
         let parent = self.scopes[scope].parent;
+        // Only the parent's cells and free variables number the free slots; copying just
+        // those keeps a module with many functions from copying all its names per function.
         let parent_ids: Vec<(Vec<u8>, IdKind)> = match parent {
             Some(p) => self.scopes[p]
                 .ids
                 .iter()
+                .filter(|i| matches!(i.kind, IdKind::Cell | IdKind::Free))
                 .map(|i| (i.name.clone(), i.kind))
                 .collect(),
             None => Vec::new(),

@@ -18,6 +18,7 @@ mod expr;
 mod func;
 mod stmt;
 mod trystmt;
+mod walker;
 
 #[cfg(test)]
 mod tests;
@@ -162,30 +163,15 @@ pub fn compile(
         float_ops: &X87Floats,
     };
     let tree = parse::parse(source, &popts)?;
-    let work = || -> Result<Vec<u8>, CompileError> {
-        let mut c = Compiler::new(name.as_bytes(), opts);
+    let opts = *opts;
+    // The tree walk recurses once per nesting level, so it runs where the stack is large.
+    walker::on_large_stack(move || -> Result<Vec<u8>, CompileError> {
+        let mut c = Compiler::new(name.as_bytes(), &opts);
         c.run(&tree)?;
         let file = c.em.finish(0)?;
         Ok(file.to_bytes())
-    };
-    // The tree walk recurses once per nesting level, and the parser accepts nesting a few
-    // thousand levels deep (as mpy-cross does), so it runs on a thread with a stack to match;
-    // the memory is only reserved, not committed.
-    std::thread::scope(|scope| {
-        match std::thread::Builder::new()
-            .stack_size(WALK_STACK_BYTES)
-            .spawn_scoped(scope, work)
-        {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => work(),
-        }
     })
 }
-
-/// Stack for the tree walk (see [`compile`]).
-const WALK_STACK_BYTES: usize = 1 << 30;
 
 /// Loop context for `break`/`continue`.
 #[derive(Debug, Clone, Copy)]

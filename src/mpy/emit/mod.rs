@@ -282,11 +282,13 @@ impl Emitter {
             }
             _ => (Vec::new(), None),
         };
+        // A later pass writes about as much code as the one before.
+        let code = Vec::with_capacity(prev_sizes.map_or(0, |(code, _)| code));
         self.state = Some(PassState {
             scope,
             pass,
             info: info.clone(),
-            code: Vec::new(),
+            code,
             live: true,
             labels: Vec::new(),
             prev_labels,
@@ -476,6 +478,17 @@ impl Emitter {
         s.max_stack = s.max_stack.max(s.stack);
     }
 
+    /// Like [`Emitter::raw`], with the bytes written by `write` straight into the code, so an
+    /// opcode with an operand needs no buffer of its own.
+    fn raw_with(&mut self, delta: i64, write: impl FnOnce(&mut Vec<u8>)) {
+        let Some(s) = self.code_state() else { return };
+        if s.live {
+            write(&mut s.code);
+        }
+        s.stack += delta;
+        s.max_stack = s.max_stack.max(s.stack);
+    }
+
     /// Stop writing until the next label (after an unconditional transfer).
     fn mark_dead(&mut self) {
         if let Some(s) = self.code_state() {
@@ -492,13 +505,14 @@ impl Emitter {
             return;
         }
         let here = s.code.len();
-        let mut bytes = vec![opcode];
+        s.code.push(opcode);
         if s.pass == Pass::StackSize {
-            bytes.extend_from_slice(&[0x80, 0x00]);
+            s.code.extend_from_slice(&[0x80, 0x00]);
         } else {
             let backward = s.labels.get(label.0).copied().flatten();
             let forward = s.prev_labels.get(label.0).copied().flatten();
             let Some(target) = backward.or(forward) else {
+                s.code.truncate(here);
                 let scope = s.scope;
                 self.fail(EmitError::LabelNotPlaced {
                     scope,
@@ -508,7 +522,8 @@ impl Emitter {
             };
             let d = target as i64 - here as i64 - 2;
             let off: JumpOffset = sized_jump(signed, d);
-            if !encode_jump(signed, off, &mut bytes) {
+            if !encode_jump(signed, off, &mut s.code) {
+                s.code.truncate(here);
                 let scope = s.scope;
                 self.fail(EmitError::JumpTooFar {
                     scope,
@@ -518,8 +533,7 @@ impl Emitter {
                 return;
             }
         }
-        bytes.extend(extra);
-        s.code.extend_from_slice(&bytes);
+        s.code.extend(extra);
     }
 
     /// Record `child` as a child of the current scope and return its operand index.

@@ -38,37 +38,43 @@ pub enum CompKind {
 
 /// The named opcode byte for a mnemonic; the table is static, so a miss is a typo caught by
 /// the tests.
-fn byte(name: &str) -> u8 {
-    opcode::by_name(name).map_or(0, |o| o.byte)
+fn byte(name: &'static str) -> u8 {
+    opcode::by_static_name(name).map_or(0, |o| o.byte)
 }
 
-/// The stack delta of a named opcode given its operand and extra byte.
-fn delta(name: &str, arg: u64, extra: u8) -> i64 {
-    opcode::by_name(name).map_or(0, |o| stack_delta(o.stack, arg, extra))
+/// The opcode byte and stack delta of a named opcode given its operand and extra byte, from
+/// one look-up (this runs for nearly every instruction).
+fn byte_delta(name: &'static str, arg: u64, extra: u8) -> (u8, i64) {
+    opcode::by_static_name(name).map_or((0, 0), |o| (o.byte, stack_delta(o.stack, arg, extra)))
 }
 
 impl Emitter {
     /// An opcode with no operand.
-    fn simple(&mut self, name: &str) {
-        self.raw(&[byte(name)], delta(name, 0, 0));
+    fn simple(&mut self, name: &'static str) {
+        let (op, delta) = byte_delta(name, 0, 0);
+        self.raw(&[op], delta);
     }
 
     /// An opcode with a vuint operand.
-    fn with_uint(&mut self, name: &str, arg: u64) {
-        let mut b = vec![byte(name)];
-        encode_vuint(arg, &mut b);
-        self.raw(&b, delta(name, arg, 0));
+    fn with_uint(&mut self, name: &'static str, arg: u64) {
+        let (op, delta) = byte_delta(name, arg, 0);
+        self.raw_with(delta, |code| {
+            code.push(op);
+            encode_vuint(arg, code);
+        });
     }
 
     /// An opcode with a qstr operand; `is_name` ops register nothing in the scope pass.
-    fn with_qstr(&mut self, name: &str, text: &[u8], is_name: bool) {
+    fn with_qstr(&mut self, name: &'static str, text: &[u8], is_name: bool) {
         if is_name && !self.in_code_pass() {
             return;
         }
         let q = self.qstr(text);
-        let mut b = vec![byte(name)];
-        encode_vuint(u64::from(q), &mut b);
-        self.raw(&b, delta(name, 0, 0));
+        let (op, delta) = byte_delta(name, 0, 0);
+        self.raw_with(delta, |code| {
+            code.push(op);
+            encode_vuint(u64::from(q), code);
+        });
     }
 
     // ----- constants -----
@@ -90,14 +96,15 @@ impl Emitter {
     /// A small int: the compact opcode for −16..=47, else `LOAD_CONST_SMALL_INT` with a signed
     /// varint. Whether a value is "small" (fits the small-int bits) is the compiler's call.
     pub fn load_const_small_int(&mut self, value: i64) {
-        let b = if (SMALL_INT_COMPACT_MIN..=SMALL_INT_COMPACT_MAX).contains(&value) {
-            vec![(value + 0x80) as u8]
+        if (SMALL_INT_COMPACT_MIN..=SMALL_INT_COMPACT_MAX).contains(&value) {
+            self.raw(&[(value + 0x80) as u8], 1);
         } else {
-            let mut b = vec![byte("LOAD_CONST_SMALL_INT")];
-            encode_sint(value, &mut b);
-            b
-        };
-        self.raw(&b, 1);
+            let op = byte("LOAD_CONST_SMALL_INT");
+            self.raw_with(1, |code| {
+                code.push(op);
+                encode_sint(value, code);
+            });
+        }
     }
 
     /// `LOAD_CONST_STRING q`: a string constant that is a qstr (registers in every pass).
@@ -421,12 +428,14 @@ impl Emitter {
         self.closure("MAKE_CLOSURE_DEFARGS", child, n_closed);
     }
 
-    fn closure(&mut self, name: &str, child: ScopeId, n_closed: u8) {
+    fn closure(&mut self, name: &'static str, child: ScopeId, n_closed: u8) {
         let i = self.child_index(child);
-        let mut b = vec![byte(name)];
-        encode_vuint(i, &mut b);
-        b.push(n_closed);
-        self.raw(&b, delta(name, i, n_closed));
+        let (op, delta) = byte_delta(name, i, n_closed);
+        self.raw_with(delta, |code| {
+            code.push(op);
+            encode_vuint(i, code);
+            code.push(n_closed);
+        });
     }
 
     /// `CALL_FUNCTION` or, with `star` (a star bitmap was pushed last), `CALL_FUNCTION_VAR_KW`.

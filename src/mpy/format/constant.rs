@@ -7,6 +7,8 @@
 
 use std::fmt::{self, Write as _};
 
+use rustc_hash::FxHashMap;
+
 use super::varint::encode_vuint;
 use super::{read_nul_terminated, MpyError, Reader};
 
@@ -210,8 +212,10 @@ impl fmt::Display for Const {
 #[derive(Debug, Clone, Default)]
 pub struct ConstTable {
     entries: Vec<Const>,
-    /// Per entry, the NaN objects of [`ConstTable::add_object`], trailing zeros removed.
-    nan_ids: Vec<Vec<u32>>,
+    /// Entry index by value and NaN objects (see [`ConstTable::add_object`]): strict equality
+    /// is `==` (see [`Const::strictly_equal`]), and a scan of the entries made large modules
+    /// quadratic.
+    index: FxHashMap<(Const, Vec<u32>), u32>,
 }
 
 impl ConstTable {
@@ -230,17 +234,14 @@ impl ConstTable {
         while nan_ids.last() == Some(&0) {
             nan_ids.pop();
         }
-        let found = self
-            .entries
-            .iter()
-            .zip(&self.nan_ids)
-            .position(|(e, ids)| *ids == nan_ids && e.strictly_equal(&c));
-        if let Some(i) = found {
-            return i as u32;
+        let key = (c, nan_ids);
+        if let Some(&i) = self.index.get(&key) {
+            return i;
         }
-        self.entries.push(c);
-        self.nan_ids.push(nan_ids);
-        (self.entries.len() - 1) as u32
+        let i = self.entries.len() as u32;
+        self.entries.push(key.0.clone());
+        self.index.insert(key, i);
+        i
     }
 
     /// The entries in index order.

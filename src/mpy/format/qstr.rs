@@ -3,8 +3,9 @@
 //!
 //! The lists live in `src/mpy/data/` as text and are parsed once on first use.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
 
 use super::header::Target;
 use super::varint::encode_vuint;
@@ -16,7 +17,7 @@ const POOL_CP_TXT: &str = include_str!("../data/qstr-pool-circuitpython-10.2.1.t
 
 /// The static qstr list, indexed from 1 (index 0 is an unused placeholder).
 static STATIC: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| parse_static_list(STATIC_QSTRS_TXT));
-static STATIC_INDEX: LazyLock<HashMap<Vec<u8>, u8>> = LazyLock::new(|| {
+static STATIC_INDEX: LazyLock<FxHashMap<Vec<u8>, u8>> = LazyLock::new(|| {
     STATIC
         .iter()
         .enumerate()
@@ -188,7 +189,7 @@ impl Qstr {
 #[derive(Debug, Clone, Default)]
 pub struct QstrTable {
     entries: Vec<Qstr>,
-    index: HashMap<Vec<u8>, u32>,
+    index: FxHashMap<Vec<u8>, u32>,
 }
 
 impl QstrTable {

@@ -184,7 +184,12 @@ impl<'a> Lexer<'a> {
             indents: vec![0],
             pending_dents: 0,
             brackets: 0,
-            out: Tokens::default(),
+            // Python averages well over four bytes a token; reserving up front spares the
+            // token list its repeated growth (and copies) on large modules.
+            out: Tokens {
+                tokens: Vec::with_capacity(src.len() / 4 + 8),
+                raise: None,
+            },
             first: true,
             nesting: 0,
         }
@@ -299,10 +304,10 @@ impl<'a> Lexer<'a> {
             while self.cur.peek(0).is_some_and(is_ident_tail) {
                 self.cur.bump();
             }
-            let word = self.cur.src[start..self.cur.pos].to_vec();
-            let kind = self.keyword(&word);
+            let word = &self.cur.src[start..self.cur.pos];
+            let kind = self.keyword(word);
             let text = if kind == TokenKind::Name {
-                word
+                word.to_vec()
             } else {
                 Vec::new()
             };
@@ -327,9 +332,10 @@ impl<'a> Lexer<'a> {
                 TokenKind::KwFalse
             };
         }
+        // Every identifier passes here: compare lengths and first bytes before whole words.
         KEYWORDS
             .iter()
-            .find(|(k, _)| *k == word)
+            .find(|(k, _)| k.len() == word.len() && k.first() == word.first() && *k == word)
             .map_or(TokenKind::Name, |&(_, kind)| kind)
     }
 
@@ -374,7 +380,7 @@ impl<'a> Lexer<'a> {
         let rest = &self.cur.src[self.cur.pos..];
         let found = OPERATORS
             .iter()
-            .find(|(spelling, _)| rest.starts_with(spelling));
+            .find(|(spelling, _)| rest.first() == spelling.first() && rest.starts_with(spelling));
         let (len, kind) = match found {
             Some(&(spelling, kind)) => (spelling.len(), kind),
             None => (1, TokenKind::Invalid),

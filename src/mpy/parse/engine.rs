@@ -7,6 +7,7 @@ use super::fold::{self, BinOp};
 use super::grammar::{Act, Arg, Rule};
 use super::node::{Const, Node};
 use super::number::{parse_float, parse_int};
+use super::prune;
 use super::qstr::QstrPool;
 use super::{ParseError, ParseErrorKind, ParseOptions, Target};
 use crate::mpy::lexer::{Token, TokenKind, Tokens};
@@ -120,6 +121,14 @@ impl<'o> Parser<'o> {
         Ok(())
     }
 
+    /// Whether trying `rule` here would give up at once (see [`prune`]), so the attempt can
+    /// be skipped. Near the depth limit every attempt is made, so that the memory error
+    /// comes exactly where it would.
+    fn gives_up(&self, rule: Rule) -> bool {
+        self.rules.len() + prune::MAX_ATTEMPT_DEPTH < MAX_RULE_DEPTH
+            && prune::gives_up(rule, self.cur().kind)
+    }
+
     fn push_child(&mut self, child: Rule) -> Result<(), ParseError> {
         let line = self.cur().line;
         self.push_rule(child, 0, line)
@@ -171,6 +180,9 @@ impl<'o> Parser<'o> {
                     }
                 }
                 Arg::R(r) | Arg::O(r) => {
+                    if self.gives_up(r) {
+                        continue;
+                    }
                     if i + 1 < args.len() {
                         self.push_rule(f.rule, i + 1, f.line)?;
                     }
@@ -216,6 +228,11 @@ impl<'o> Parser<'o> {
                         return Ok(true);
                     }
                 }
+                Arg::O(r) if self.gives_up(r) => {
+                    // As if the attempt had backtracked: an empty slot, then the next part.
+                    self.results.push(Node::Null);
+                }
+                Arg::R(r) if i == 0 && self.gives_up(r) => return Ok(true),
                 Arg::R(r) | Arg::O(r) => {
                     self.push_rule(f.rule, i + 1, f.line)?;
                     self.push_child(r)?;
@@ -305,6 +322,8 @@ impl<'o> Parser<'o> {
                             break;
                         }
                     }
+                    // The first item giving up fails the whole list.
+                    Arg::R(r) | Arg::O(r) if i == 0 && self.gives_up(r) => return Ok(true),
                     Arg::R(r) | Arg::O(r) => {
                         self.push_rule(f.rule, i + 1, f.line)?;
                         self.push_child(r)?;
@@ -339,19 +358,25 @@ impl<'o> Parser<'o> {
 
     /// Turn the current token into a leaf (or constant node) on the result stack.
     fn push_token(&mut self, rule: Rule) -> Result<(), ParseError> {
+        // The token's text moves into the tree: the parser never reads a token's text again
+        // once it has consumed it (errors only need kind, line and column).
+        let text = match self.tokens.get_mut(self.pos) {
+            Some(t) => std::mem::take(&mut t.text),
+            None => Vec::new(),
+        };
         let t = self.cur();
         let (line, col) = (t.line, t.col);
         let bits = self.opts.small_int_bits;
         let node = match t.kind {
             TokenKind::Name => {
-                let name = t.text.clone();
+                let name = text;
                 self.pool.intern(&name);
                 match (rule, self.consts.get(&name)) {
                     (Rule::atom, Some(c)) => fold::value_node(c.clone(), line, bits),
                     _ => Node::Id(name),
                 }
             }
-            TokenKind::Integer => match parse_int(&t.text) {
+            TokenKind::Integer => match parse_int(&text) {
                 Ok(v) => fold::value_node(Const::Int(v), line, bits),
                 Err(e) => {
                     return Err(ParseError {
@@ -361,7 +386,7 @@ impl<'o> Parser<'o> {
                     })
                 }
             },
-            TokenKind::FloatOrImag => match parse_float(&t.text, self.opts.float_ops) {
+            TokenKind::FloatOrImag => match parse_float(&text, self.opts.float_ops) {
                 Ok(c) => Node::new_const(line, c),
                 Err(e) => {
                     return Err(ParseError {
@@ -372,14 +397,14 @@ impl<'o> Parser<'o> {
                 }
             },
             TokenKind::String => {
-                let s = t.text.clone();
+                let s = text;
                 if self.pool.intern_literal(&s) {
                     Node::Str(s)
                 } else {
                     Node::new_const(line, Const::Str(s))
                 }
             }
-            TokenKind::Bytes => Node::new_const(line, Const::Bytes(t.text.clone())),
+            TokenKind::Bytes => Node::new_const(line, Const::Bytes(text)),
             k => Node::Token(k),
         };
         self.results.push(node);

@@ -44,6 +44,9 @@ macro_rules! grammar {
         }
 
         impl Rule {
+            /// Every rule, in declaration order (`rule as usize` indexes it).
+            pub(crate) const ALL: &'static [Rule] = &[$(Rule::$name),*];
+
             /// MicroPython's name for the rule.
             pub fn name(self) -> &'static str {
                 match self {
@@ -51,10 +54,12 @@ macro_rules! grammar {
                 }
             }
 
+            /// The rule's definition. The parser asks once per step, so the definitions
+            /// sit in a table indexed by the rule rather than behind a `match`.
+            #[inline]
             pub(crate) fn def(self) -> (Act, &'static [Arg]) {
-                match self {
-                    $(Rule::$name => (Act::$act, &[$($arg),*]),)*
-                }
+                const DEFS: &[(Act, &[Arg])] = &[$((Act::$act, &[$($arg),*]),)*];
+                DEFS[self as usize]
             }
         }
     };

@@ -30,6 +30,7 @@ mod fold;
 pub mod grammar;
 pub mod node;
 pub mod number;
+mod prune;
 pub mod qstr;
 #[cfg(test)]
 mod tests;

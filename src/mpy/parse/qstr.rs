@@ -1,7 +1,9 @@
 //! The qstr pool the string-interning rule consults (mpy-format §3.4): the strings built into
 //! the mpy-cross binary plus every qstr made so far while parsing this file.
 
-use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashSet;
 
 use super::Target;
 
@@ -40,34 +42,48 @@ fn unrepr(line: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The set of existing qstrs.
+/// The qstrs built into a target's binary, decoded once per process (every file starts
+/// from the same pool, and building it cost more than parsing a small file).
+fn builtin(target: Target) -> &'static FxHashSet<Vec<u8>> {
+    fn load(text: &str) -> FxHashSet<Vec<u8>> {
+        text.lines().filter_map(unrepr).collect()
+    }
+    static MICROPYTHON: LazyLock<FxHashSet<Vec<u8>>> = LazyLock::new(|| load(MICROPYTHON_POOL));
+    static CIRCUITPYTHON: LazyLock<FxHashSet<Vec<u8>>> = LazyLock::new(|| load(CIRCUITPYTHON_POOL));
+    match target {
+        Target::MicroPython => &MICROPYTHON,
+        Target::CircuitPython => &CIRCUITPYTHON,
+    }
+}
+
+/// The set of existing qstrs: the binary's pool plus those this file made.
 #[derive(Clone, Debug)]
 pub struct QstrPool {
-    known: HashSet<Vec<u8>>,
+    builtin: &'static FxHashSet<Vec<u8>>,
+    made: FxHashSet<Vec<u8>>,
 }
 
 impl QstrPool {
     /// The pool of the given target's binary, plus the source file name.
     pub fn new(target: Target, source_name: &[u8]) -> Self {
-        let text = match target {
-            Target::MicroPython => MICROPYTHON_POOL,
-            Target::CircuitPython => CIRCUITPYTHON_POOL,
+        let mut pool = QstrPool {
+            builtin: builtin(target),
+            made: FxHashSet::default(),
         };
-        let mut known: HashSet<Vec<u8>> = text.lines().filter_map(unrepr).collect();
-        known.insert(source_name.to_vec());
-        QstrPool { known }
+        pool.intern(source_name);
+        pool
     }
 
     /// Make a qstr (identifiers, short strings).
     pub fn intern(&mut self, s: &[u8]) {
-        if !self.known.contains(s) {
-            self.known.insert(s.to_vec());
+        if !self.contains(s) {
+            self.made.insert(s.to_vec());
         }
     }
 
     /// Whether the qstr exists.
     pub fn contains(&self, s: &[u8]) -> bool {
-        self.known.contains(s)
+        self.builtin.contains(s) || self.made.contains(s)
     }
 
     /// The interning decision for a string literal: short strings become qstrs, long ones
