@@ -174,6 +174,44 @@ fn unittest_pulls_exactly_its_closure() {
 }
 
 #[test]
+fn quiet_silences_import_warnings_but_json_keeps_them() {
+    let repo = fixture();
+    let dir = repo.path();
+    // posixpath imports `stat`, which this fixture does not port: a warning without -q.
+    let loud = portlib(dir, &["build", "--format=py", "posixpath"]);
+    assert!(loud.status.success(), "{}", text(&loud));
+    let stderr = String::from_utf8_lossy(&loud.stderr);
+    assert!(stderr.contains("warning: `stat` is not ported"), "{stderr}");
+
+    for flag in ["-q", "--quiet"] {
+        let quiet = portlib(dir, &[flag, "build", "--format=py", "posixpath"]);
+        assert!(quiet.status.success(), "{}", text(&quiet));
+        assert!(
+            quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+            "{flag} prints nothing but errors\n{}",
+            text(&quiet)
+        );
+    }
+
+    let json = portlib(dir, &["-q", "build", "--format=py", "posixpath", "--json"]);
+    assert!(json.status.success(), "{}", text(&json));
+    assert!(json.stderr.is_empty(), "{}", text(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("posixpath.py:15:1: warning: `stat` is not ported")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
 fn json_summary_and_warm_rebuild() {
     let repo = fixture();
     let dir = repo.path();

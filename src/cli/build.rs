@@ -168,8 +168,11 @@ impl BuildArgs {
             writeln!(out)?;
             return Ok(Outcome::Ok);
         }
-        for w in &report.warnings {
-            eprintln!("{w}");
+        // Warnings are not errors: `--quiet` promises errors only (`--json` still lists them).
+        if !global.quiet {
+            for w in &report.warnings {
+                eprintln!("{w}");
+            }
         }
         if self.explain {
             write_explain(&report, &mut out)?;
