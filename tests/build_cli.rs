@@ -317,6 +317,65 @@ fn format_mpy_is_the_default_and_compiles_with_portlib() {
 }
 
 #[test]
+fn a_damaged_cache_object_is_compiled_again_not_shipped() {
+    let repo = fixture();
+    let dir = repo.path();
+    let args = ["build", "--zip=bundle.zip", "--json"];
+    let clean: serde_json::Value = serde_json::from_str(&ok(dir, &args)).unwrap();
+    let files = clean["compiled"].as_u64().unwrap();
+    assert!(files >= 2, "{clean}");
+    let bundle = |dir: &Path| {
+        // `tree` leaves out `.cache/`.
+        let mut t = tree(&dir.join("build"));
+        t.insert("zip".into(), fs::read(dir.join("bundle.zip")).unwrap());
+        t
+    };
+    let expected = bundle(dir);
+
+    // Damage two objects the way a disk or a killed tool would: a flipped byte, a cut tail.
+    let mut objects: Vec<_> = walkdir::WalkDir::new(dir.join("build/.cache/objects"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.is_file())
+        .collect();
+    objects.sort();
+    assert_eq!(objects.len() as u64, files);
+    let mut flipped = fs::read(&objects[0]).unwrap();
+    *flipped.last_mut().unwrap() ^= 0x40;
+    fs::write(&objects[0], flipped).unwrap();
+    let cut = fs::read(&objects[1]).unwrap();
+    fs::write(&objects[1], &cut[..cut.len() / 2]).unwrap();
+
+    let out = portlib(dir, &args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        bundle(dir) == expected,
+        "the bundle differs from a clean build"
+    );
+    let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&second["compiled"], &second["cached"]),
+        (&2.into(), &(files - 2).into()),
+        "{second}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("warning: ").count(),
+        2,
+        "one warning per damaged object: {stderr}"
+    );
+    assert!(stderr.contains("damaged build cache object"), "{stderr}");
+
+    // The damaged objects were rewritten: the next build takes everything from the cache.
+    let third: serde_json::Value = serde_json::from_str(&ok(dir, &args)).unwrap();
+    assert_eq!(
+        (&third["compiled"], &third["cached"]),
+        (&0.into(), &files.into())
+    );
+    assert!(bundle(dir) == expected);
+}
+
+#[test]
 fn unknown_module_suggests_close_names() {
     let repo = fixture();
     let out = portlib(repo.path(), &["build", "--format=py", "fnmatc"]);

@@ -2,13 +2,16 @@
 //!
 //! Every entry is named by a hash of everything that determines it, so an entry is either right
 //! or absent: nothing is ever invalidated, stale entries are only pruned. Entries are written
-//! with [`write_atomic`], so an interrupted build leaves no truncated entry.
+//! with [`write_atomic`], so an interrupted build leaves no truncated entry; a compiled file
+//! also carries the SHA-256 of its bytes, checked on every hit, so one damaged afterwards (a disk
+//! error, a hand edit) is compiled again instead of shipped.
 //!
 //! Layout:
 //! * `objects/<namespace>/<key>`: a compiled file. The namespace is a hash of the compiler's id
 //!   and the target (one folder per configuration, so pruning after a full build of one target
 //!   keeps the others); the key hashes the namespace, the source name stored in the file and the
-//!   effective source's SHA-256.
+//!   effective source's SHA-256. The file is [`OBJECT_MAGIC`], the 64 hex digits of the
+//!   SHA-256 of the compiled bytes, a newline, then the compiled bytes.
 //! * `imports/v<N>/<source sha256>.json`: the imports of a source ([`super::imports::scan`]),
 //!   which depend on nothing but the source bytes and the scanner's version `N`.
 
@@ -19,6 +22,10 @@ use super::imports::{ImportRef, SCANNER_VERSION};
 use super::BuildError;
 use crate::fsutil::write_atomic;
 use crate::upstream::sha256_hex;
+
+/// How an object file starts; the number changes with the object layout (and then so does
+/// [`Cache::namespace`], so objects of another layout are never read).
+const OBJECT_MAGIC: &[u8] = b"portlib-object 1\n";
 
 /// The cache folder of one output folder.
 #[derive(Debug, Clone)]
@@ -55,7 +62,7 @@ impl Cache {
 
     /// The namespace of a compiler configuration.
     pub fn namespace(compiler_id: &str, target: &str) -> String {
-        sha256_hex(format!("portlib-build-cache 1\0{compiler_id}\0{target}").as_bytes())[..16]
+        sha256_hex(format!("portlib-build-cache 2\0{compiler_id}\0{target}").as_bytes())[..16]
             .to_owned()
     }
 
@@ -74,15 +81,36 @@ impl Cache {
             .join(format!("v{SCANNER_VERSION}"))
     }
 
-    /// A compiled file, if cached.
+    /// A compiled file, if cached and intact. An object whose bytes no longer match the hash
+    /// stored with them (truncated, damaged on disk, edited) is a miss, with a warning: the
+    /// caller compiles again and [`Cache::store_object`] replaces it.
     pub fn load_object(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, BuildError> {
-        read_optional(&self.object_path(namespace, key))
+        let path = self.object_path(namespace, key);
+        let Some(file) = read_optional(&path)? else {
+            return Ok(None);
+        };
+        match unwrap_object(&file) {
+            Some(bytes) => Ok(Some(bytes.to_vec())),
+            None => {
+                log::warn!(
+                    "{}: damaged build cache object (its bytes do not match their recorded \
+                     SHA-256); compiling the file again",
+                    path.display()
+                );
+                Ok(None)
+            }
+        }
     }
 
-    /// Remember a compiled file.
+    /// Remember a compiled file, with the hash that [`Cache::load_object`] checks.
     pub fn store_object(&self, namespace: &str, key: &str, bytes: &[u8]) -> Result<(), BuildError> {
         let path = self.object_path(namespace, key);
-        write_atomic(&path, bytes).map_err(io(&path))
+        let mut file = Vec::with_capacity(OBJECT_MAGIC.len() + 65 + bytes.len());
+        file.extend_from_slice(OBJECT_MAGIC);
+        file.extend_from_slice(sha256_hex(bytes).as_bytes());
+        file.push(b'\n');
+        file.extend_from_slice(bytes);
+        write_atomic(&path, &file).map_err(io(&path))
     }
 
     /// The imports of the source with this hash, if cached. An entry that no longer parses
@@ -117,6 +145,14 @@ impl Cache {
                 .is_some_and(|sha| used_scans.contains(sha))
         })
     }
+}
+
+/// The compiled bytes of an object file, if its header is intact and they match its hash.
+fn unwrap_object(file: &[u8]) -> Option<&[u8]> {
+    let rest = file.strip_prefix(OBJECT_MAGIC)?;
+    let (hash, rest) = (rest.get(..64)?, rest.get(64..)?);
+    let bytes = rest.strip_prefix(b"\n")?;
+    (sha256_hex(bytes).as_bytes() == hash).then_some(bytes)
 }
 
 fn remove_unlisted(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<(), BuildError> {
@@ -179,5 +215,35 @@ mod tests {
         assert_eq!(cache.load_object("other", "k3").unwrap().unwrap(), b"three");
         assert_eq!(cache.load_imports("aa").unwrap(), None);
         assert!(cache.load_imports("bb").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_damaged_object_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join(".cache"));
+        let payload = b"M\x06\x00\x1f compiled bytes";
+        cache.store_object("ns", "k", payload).unwrap();
+        let path = cache.object_path("ns", "k");
+        let good = std::fs::read(&path).unwrap();
+        assert_eq!(cache.load_object("ns", "k").unwrap().unwrap(), payload);
+
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        let mut header = good.clone();
+        header[OBJECT_MAGIC.len()] ^= 1;
+        let damaged = [
+            flipped,
+            header,
+            good[..good.len() - 1].to_vec(),
+            good[..OBJECT_MAGIC.len() + 10].to_vec(),
+            Vec::new(),
+            payload.to_vec(),
+        ];
+        for bad in damaged {
+            std::fs::write(&path, &bad).unwrap();
+            assert_eq!(cache.load_object("ns", "k").unwrap(), None, "{bad:?}");
+        }
+        cache.store_object("ns", "k", payload).unwrap();
+        assert_eq!(cache.load_object("ns", "k").unwrap().unwrap(), payload);
     }
 }
