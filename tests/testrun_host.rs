@@ -369,3 +369,46 @@ fn unknown_board_is_a_clear_error() {
         );
     }
 }
+
+/// Regression: `--out FILE` naming an existing file (people expect a report there) failed only
+/// after the first module had run. `--out` is the folder of the resume state: an error (2)
+/// saying what to pass instead, before any module runs, and the file left alone.
+#[test]
+fn out_naming_a_file_is_an_error_before_any_module_runs() {
+    let b = common::bundle("testrun");
+    let file = b.path().join("results.txt");
+    std::fs::write(&file, "keep me\n").unwrap();
+    for (out, what) in [
+        (file.clone(), "is a file".to_owned()),
+        (
+            file.join("deeper/state"),
+            format!("is inside {}, which is a file", file.display()),
+        ),
+    ] {
+        let run = Command::new(env!("CARGO_BIN_EXE_portlib"))
+            .args(["test", "--bundle"])
+            .arg(b.path())
+            .arg("--out")
+            .arg(&out)
+            .args(["test_pass", "test_fail"])
+            .env("PORTLIB_MICROPYTHON", common::micropython())
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{}", common::text(&run));
+        assert!(
+            run.stdout.is_empty(),
+            "no module ran: {}",
+            common::text(&run)
+        );
+        let err = text(&run.stderr);
+        assert!(
+            err.contains(&format!("--out {} {what}", out.display())),
+            "{err}"
+        );
+        assert!(
+            err.contains("pass a folder") && err.contains("--json FILE or --junit FILE"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me\n");
+    }
+}

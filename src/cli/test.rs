@@ -170,6 +170,9 @@ fn command_recovery(
 
 impl TestArgs {
     pub fn run(self, global: &Global) -> anyhow::Result<Outcome> {
+        // The state is written after each module: a bad --out must stop the run before the
+        // first one, not after it.
+        check_state_dir(&self.out)?;
         let mut vm = self.target.vm()?;
         let tests = run::plan(&self.target.lib(), &self.tests, self.start.as_deref())?;
         let opts = RunOptions {
@@ -199,6 +202,42 @@ impl TestArgs {
         } else {
             Outcome::Ok
         })
+    }
+}
+
+/// `--out` names a folder (created if missing) that will hold `state.json`: it, or the nearest
+/// of its parents that exists, must be a folder.
+fn check_state_dir(out: &Path) -> anyhow::Result<()> {
+    let mut at = out;
+    loop {
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) => {
+                let what = if at == out {
+                    "is a file".to_owned()
+                } else {
+                    format!("is inside {}, which is a file", at.display())
+                };
+                bail!(
+                    "--out {} {what}: --out is the folder for the resume state (state.json); \
+                     pass a folder (it is created if missing), and --json FILE or --junit FILE \
+                     for a report file",
+                    out.display()
+                );
+            }
+            // Below a file the error is "not a directory": that file is found further up.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) => {}
+            Err(e) => return Err(e).with_context(|| format!("--out {}", out.display())),
+        }
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            // A relative path with no existing component is created under the current folder.
+            _ => return Ok(()),
+        }
     }
 }
 
