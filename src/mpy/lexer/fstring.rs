@@ -67,7 +67,8 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
 
 /// The index of the byte ending the field expression that starts at `text[start]` (`:`,
 /// `}` or the `!` of a conversion, at nesting level 0), or `None` if `text` ends first.
-fn field_end(text: &[u8], start: usize) -> Option<usize> {
+/// t-string fields end the same way.
+pub(crate) fn field_end(text: &[u8], start: usize) -> Option<usize> {
     let mut level = 0i64;
     let mut i = start;
     loop {

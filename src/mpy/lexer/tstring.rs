@@ -112,25 +112,8 @@ struct FieldEnd {
 /// usually runs on to the end of the file); the spec ends at the `}` that balances its own
 /// braces. `None`: the text ends first.
 fn field_end(s: &[u8], start: usize, q: Quoting) -> Option<FieldEnd> {
-    let mut i = start;
-    let mut level = 0i64;
-    let expr_end = loop {
-        let c = *s.get(i)?;
-        if level == 0 {
-            let conv = c == b'!'
-                && matches!(s.get(i + 1), Some(b'r' | b's'))
-                && matches!(s.get(i + 2), Some(b':' | b'}'));
-            if c == b':' || c == b'}' || conv {
-                break i;
-            }
-        }
-        match c {
-            b'[' | b'{' => level += 1,
-            b']' | b'}' => level -= 1,
-            _ => {}
-        }
-        i += 1;
-    };
+    let expr_end = fstring::field_end(s, start)?;
+    let mut i = expr_end;
     if s[i] == b'!' {
         i += 2;
     }
