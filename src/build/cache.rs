@@ -14,6 +14,11 @@
 //!   SHA-256 of the compiled bytes, a newline, then the compiled bytes.
 //! * `imports/v<N>/<source sha256>.json`: the imports of a source ([`super::imports::scan`]),
 //!   which depend on nothing but the source bytes and the scanner's version `N`.
+//!
+//! Every portlib build has its own compiler id, so each upgrade (or rebuild of portlib itself)
+//! starts a new namespace. A namespace's `.used` stamp is touched by every full build that uses
+//! it; pruning keeps the [`KEPT_NAMESPACES`] most recently used ones (enough for both targets of
+//! the current and the previous portlib) and every scan folder of an older scanner is dropped.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -26,6 +31,12 @@ use crate::upstream::sha256_hex;
 /// How an object file starts; the number changes with the object layout (and then so does
 /// [`Cache::namespace`], so objects of another layout are never read).
 const OBJECT_MAGIC: &[u8] = b"portlib-object 1\n";
+
+/// How many namespaces (compiler configurations) a prune keeps, the current one included.
+pub const KEPT_NAMESPACES: usize = 4;
+
+/// The file in a namespace folder whose modification time says when a build last used it.
+const USED_STAMP: &str = ".used";
 
 /// The cache folder of one output folder.
 #[derive(Debug, Clone)]
@@ -138,12 +149,51 @@ impl Cache {
     ) -> Result<(), BuildError> {
         if let Some(namespace) = namespace {
             let objects = self.root.join("objects").join(namespace);
-            remove_unlisted(&objects, |name| used_objects.contains(name))?;
+            remove_unlisted(&objects, |name| {
+                name == USED_STAMP || used_objects.contains(name)
+            })?;
+            let stamp = objects.join(USED_STAMP);
+            touch(&stamp).map_err(io(&stamp))?;
         }
+        self.prune_namespaces(namespace)?;
+        let current = format!("v{SCANNER_VERSION}");
+        remove_dirs(&self.root.join("imports"), |name| name == current)?;
         remove_unlisted(&self.imports_dir(), |name| {
             name.strip_suffix(".json")
                 .is_some_and(|sha| used_scans.contains(sha))
         })
+    }
+
+    /// Drop all but the [`KEPT_NAMESPACES`] most recently used namespaces; `current` is always
+    /// kept. A namespace without a stamp (written by an older portlib) counts by its folder's
+    /// own modification time.
+    fn prune_namespaces(&self, current: Option<&str>) -> Result<(), BuildError> {
+        let objects = self.root.join("objects");
+        let Some(entries) = list(&objects)? else {
+            return Ok(());
+        };
+        let mut others = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io(&objects))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if Some(name.as_str()) == current || !entry.path().is_dir() {
+                continue;
+            }
+            let path = entry.path();
+            let used = std::fs::metadata(path.join(USED_STAMP))
+                .or_else(|_| entry.metadata())
+                .and_then(|m| m.modified())
+                .map_err(io(&path))?;
+            others.push((used, name));
+        }
+        // Newest first; the name breaks ties so that the choice does not depend on listing order.
+        others.sort_by(|a, b| b.cmp(a));
+        let keep = KEPT_NAMESPACES.saturating_sub(usize::from(current.is_some()));
+        for (_, name) in others.into_iter().skip(keep) {
+            let path = objects.join(name);
+            std::fs::remove_dir_all(&path).map_err(io(&path))?;
+        }
+        Ok(())
     }
 }
 
@@ -155,11 +205,43 @@ fn unwrap_object(file: &[u8]) -> Option<&[u8]> {
     (sha256_hex(bytes).as_bytes() == hash).then_some(bytes)
 }
 
+/// The entries of a folder; `None` if it does not exist (nothing cached there yet).
+fn list(dir: &Path) -> Result<Option<std::fs::ReadDir>, BuildError> {
+    match std::fs::read_dir(dir) {
+        Ok(e) => Ok(Some(e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(dir)(e)),
+    }
+}
+
+/// Create `path` if needed and set its modification time to now.
+fn touch(path: &Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.set_modified(std::time::SystemTime::now())
+}
+
+/// Remove the folders in `dir` whose name `keep` refuses (files are left alone).
+fn remove_dirs(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<(), BuildError> {
+    let Some(entries) = list(dir)? else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        if path.is_dir() && !keep(&entry.file_name().to_string_lossy()) {
+            std::fs::remove_dir_all(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
 fn remove_unlisted(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<(), BuildError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io(dir)(e)),
+    let Some(entries) = list(dir)? else {
+        return Ok(());
     };
     for entry in entries {
         let entry = entry.map_err(io(dir))?;
@@ -215,6 +297,61 @@ mod tests {
         assert_eq!(cache.load_object("other", "k3").unwrap().unwrap(), b"three");
         assert_eq!(cache.load_imports("aa").unwrap(), None);
         assert!(cache.load_imports("bb").unwrap().is_some());
+    }
+
+    #[test]
+    fn prune_keeps_the_most_recently_used_namespaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join(".cache"));
+        let none = BTreeSet::new();
+        // Six old namespaces, ns0 used longest ago; ns2 has no stamp (an older portlib's).
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for n in 0..6u64 {
+            let ns = format!("ns{n}");
+            cache.store_object(&ns, "k", b"x").unwrap();
+            let stamp = cache.root().join("objects").join(&ns).join(USED_STAMP);
+            if n != 2 {
+                touch(&stamp).unwrap();
+            }
+            let when = base + std::time::Duration::from_secs(60 * n);
+            let target = if n == 2 {
+                stamp.parent().unwrap().to_path_buf()
+            } else {
+                stamp
+            };
+            std::fs::File::open(&target)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        // A scan folder of an older scanner version goes too.
+        let old_scans = cache.root().join("imports").join("v0");
+        std::fs::create_dir_all(&old_scans).unwrap();
+        std::fs::write(old_scans.join("aa.json"), b"[]").unwrap();
+
+        cache.store_object("ns0", "k", b"x").unwrap();
+        cache
+            .prune(Some("ns0"), &["k".to_string()].into(), &none)
+            .unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(cache.root().join("objects"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        // ns0 is the current one; ns5, ns4, ns3 are the newest others; ns2 and ns1 go.
+        assert_eq!(left, ["ns0", "ns3", "ns4", "ns5"]);
+        assert_eq!(cache.load_object("ns0", "k").unwrap().unwrap(), b"x");
+        assert!(!old_scans.exists());
+        // A second prune of the same build changes nothing.
+        cache
+            .prune(Some("ns0"), &["k".to_string()].into(), &none)
+            .unwrap();
+        assert_eq!(
+            std::fs::read_dir(cache.root().join("objects"))
+                .unwrap()
+                .count(),
+            4
+        );
     }
 
     #[test]
