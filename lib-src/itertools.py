@@ -6,6 +6,15 @@
 # tests rely on the TypeError/ValueError being raised at call time, not at first next().
 
 
+def _iter(obj):
+    # MicroPython's iter() returns whatever __iter__ gives, where CPython refuses an object
+    # that is not an iterator; CPython's tests expect that TypeError at call time.
+    it = iter(obj)
+    if not hasattr(it, "__next__"):
+        raise TypeError("iter() returned non-iterator of type '%s'" % type(it).__name__)
+    return it
+
+
 def count(start=0, step=1):
     if not isinstance(start, (int, float, complex)) and not hasattr(start, "__add__"):
         raise TypeError("a number is required")
@@ -19,7 +28,7 @@ def _count(n, step):
 
 
 def cycle(iterable):
-    return _cycle(iter(iterable))
+    return _cycle(_iter(iterable))
 
 
 def _cycle(it):
@@ -51,7 +60,7 @@ def _repeat(obj, times):
 
 
 def accumulate(iterable, func=None):
-    return _accumulate(iter(iterable), func)
+    return _accumulate(_iter(iterable), func)
 
 
 def _accumulate(it, func):
@@ -86,11 +95,11 @@ chain = _Chain()
 
 
 def compress(data, selectors):
-    return (d for d, s in zip(iter(data), iter(selectors)) if s)
+    return (d for d, s in zip(_iter(data), _iter(selectors)) if s)
 
 
 def dropwhile(predicate, iterable):
-    return _dropwhile(predicate, iter(iterable))
+    return _dropwhile(predicate, _iter(iterable))
 
 
 def _dropwhile(predicate, it):
@@ -105,7 +114,7 @@ def _dropwhile(predicate, it):
 def filterfalse(predicate, iterable):
     if predicate is None:
         predicate = bool
-    return (x for x in iter(iterable) if not predicate(x))
+    return (x for x in _iter(iterable) if not predicate(x))
 
 
 class groupby:
@@ -113,7 +122,7 @@ class groupby:
     # to the next key must skip what the caller did not consume of the current group.
     def __init__(self, iterable, key=None):
         self._key = (lambda x: x) if key is None else key
-        self._it = iter(iterable)
+        self._it = _iter(iterable)
         self._tgt = self._cur = self._val = object()
 
     def __iter__(self):
@@ -153,7 +162,7 @@ def islice(iterable, *args):
                 "%s for islice() must be None or an integer: 0 <= x <= sys.maxsize." % name)
     if step == 0:
         raise ValueError("Step for islice() must be a positive integer or None.")
-    return _islice(iter(iterable), start, stop, step)
+    return _islice(_iter(iterable), start, stop, step)
 
 
 def _islice(it, start, stop, step):
@@ -171,7 +180,7 @@ def _islice(it, start, stop, step):
 
 
 def starmap(function, iterable):
-    return _starmap(function, iter(iterable))
+    return _starmap(function, _iter(iterable))
 
 
 def _starmap(function, it):
@@ -180,7 +189,7 @@ def _starmap(function, it):
 
 
 def takewhile(predicate, iterable):
-    return _takewhile(predicate, iter(iterable))
+    return _takewhile(predicate, _iter(iterable))
 
 
 def _takewhile(predicate, it):
@@ -194,7 +203,7 @@ def _takewhile(predicate, it):
 def tee(iterable, n=2):
     if n < 0:
         raise ValueError("n must be >= 0")
-    it = iter(iterable)
+    it = _iter(iterable)
     # One shared buffer of values not yet seen by every copy; each copy keeps its position.
     buf = []
     pos = [0] * n
@@ -220,7 +229,7 @@ def tee(iterable, n=2):
 
 
 def zip_longest(*args, fillvalue=None):
-    iterators = [iter(it) for it in args]
+    iterators = [_iter(it) for it in args]
     return _zip_longest(iterators, fillvalue)
 
 
