@@ -1,8 +1,9 @@
 # itertools: CPython's itertools as plain Python generators, in the spirit of the
 # "roughly equivalent to" code in CPython's documentation. Written for portlib.
 #
-# CPython's versions are classes with C speed; these are generator functions, so results
-# are generator objects (no __reduce__, no len hints). Arguments are checked where CPython's
+# CPython's versions are classes with C speed; these are mostly generator functions, so
+# results are generator objects (no __reduce__, no len hints; repeat, groupby and chain are
+# classes where the behaviour needs one). Arguments are checked where CPython's
 # tests rely on the TypeError/ValueError being raised at call time, not at first next().
 
 
@@ -42,21 +43,33 @@ def _cycle(it):
 
 
 def repeat(object, times=None):
-    if times is None:
-        return _repeat_forever(object)
-    if not isinstance(times, int):
+    if times is not None and not isinstance(times, int):
         raise TypeError("an integer is required")
-    return _repeat(object, times)
+    return _Repeat(object, times)
 
 
-def _repeat_forever(obj):
-    while True:
-        yield obj
+class _Repeat:
+    # A class, not a generator: CPython's repeat tells how many items are left through
+    # __length_hint__, which operator.length_hint() asks for.
+    def __init__(self, obj, times):
+        self._obj = obj
+        self._left = times
 
+    def __iter__(self):
+        return self
 
-def _repeat(obj, times):
-    for _ in range(times):
-        yield obj
+    def __next__(self):
+        left = self._left
+        if left is not None:
+            if left <= 0:
+                raise StopIteration
+            self._left = left - 1
+        return self._obj
+
+    def __length_hint__(self):
+        if self._left is None:
+            raise TypeError("len() of unsized object")
+        return max(0, self._left)
 
 
 def accumulate(iterable, func=None):
