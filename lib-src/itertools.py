@@ -1,9 +1,19 @@
 # itertools: CPython's itertools as plain Python generators, in the spirit of the
 # "roughly equivalent to" code in CPython's documentation. Written for portlib.
 #
-# CPython's versions are classes with C speed; these are generator functions, so results
-# are generator objects (no __reduce__, no len hints). Arguments are checked where CPython's
+# CPython's versions are classes with C speed; these are mostly generator functions, so
+# results are generator objects (no __reduce__, no len hints; repeat, groupby and chain are
+# classes where the behaviour needs one). Arguments are checked where CPython's
 # tests rely on the TypeError/ValueError being raised at call time, not at first next().
+
+
+def _iter(obj):
+    # MicroPython's iter() returns whatever __iter__ gives, where CPython refuses an object
+    # that is not an iterator; CPython's tests expect that TypeError at call time.
+    it = iter(obj)
+    if not hasattr(it, "__next__"):
+        raise TypeError("iter() returned non-iterator of type '%s'" % type(it).__name__)
+    return it
 
 
 def count(start=0, step=1):
@@ -19,7 +29,7 @@ def _count(n, step):
 
 
 def cycle(iterable):
-    return _cycle(iter(iterable))
+    return _cycle(_iter(iterable))
 
 
 def _cycle(it):
@@ -33,25 +43,37 @@ def _cycle(it):
 
 
 def repeat(object, times=None):
-    if times is None:
-        return _repeat_forever(object)
-    if not isinstance(times, int):
+    if times is not None and not isinstance(times, int):
         raise TypeError("an integer is required")
-    return _repeat(object, times)
+    return _Repeat(object, times)
 
 
-def _repeat_forever(obj):
-    while True:
-        yield obj
+class _Repeat:
+    # A class, not a generator: CPython's repeat tells how many items are left through
+    # __length_hint__, which operator.length_hint() asks for.
+    def __init__(self, obj, times):
+        self._obj = obj
+        self._left = times
 
+    def __iter__(self):
+        return self
 
-def _repeat(obj, times):
-    for _ in range(times):
-        yield obj
+    def __next__(self):
+        left = self._left
+        if left is not None:
+            if left <= 0:
+                raise StopIteration
+            self._left = left - 1
+        return self._obj
+
+    def __length_hint__(self):
+        if self._left is None:
+            raise TypeError("len() of unsized object")
+        return max(0, self._left)
 
 
 def accumulate(iterable, func=None):
-    return _accumulate(iter(iterable), func)
+    return _accumulate(_iter(iterable), func)
 
 
 def _accumulate(it, func):
@@ -86,11 +108,11 @@ chain = _Chain()
 
 
 def compress(data, selectors):
-    return (d for d, s in zip(iter(data), iter(selectors)) if s)
+    return (d for d, s in zip(_iter(data), _iter(selectors)) if s)
 
 
 def dropwhile(predicate, iterable):
-    return _dropwhile(predicate, iter(iterable))
+    return _dropwhile(predicate, _iter(iterable))
 
 
 def _dropwhile(predicate, it):
@@ -105,7 +127,7 @@ def _dropwhile(predicate, it):
 def filterfalse(predicate, iterable):
     if predicate is None:
         predicate = bool
-    return (x for x in iter(iterable) if not predicate(x))
+    return (x for x in _iter(iterable) if not predicate(x))
 
 
 class groupby:
@@ -113,7 +135,7 @@ class groupby:
     # to the next key must skip what the caller did not consume of the current group.
     def __init__(self, iterable, key=None):
         self._key = (lambda x: x) if key is None else key
-        self._it = iter(iterable)
+        self._it = _iter(iterable)
         self._tgt = self._cur = self._val = object()
 
     def __iter__(self):
@@ -153,7 +175,7 @@ def islice(iterable, *args):
                 "%s for islice() must be None or an integer: 0 <= x <= sys.maxsize." % name)
     if step == 0:
         raise ValueError("Step for islice() must be a positive integer or None.")
-    return _islice(iter(iterable), start, stop, step)
+    return _islice(_iter(iterable), start, stop, step)
 
 
 def _islice(it, start, stop, step):
@@ -171,7 +193,7 @@ def _islice(it, start, stop, step):
 
 
 def starmap(function, iterable):
-    return _starmap(function, iter(iterable))
+    return _starmap(function, _iter(iterable))
 
 
 def _starmap(function, it):
@@ -180,7 +202,7 @@ def _starmap(function, it):
 
 
 def takewhile(predicate, iterable):
-    return _takewhile(predicate, iter(iterable))
+    return _takewhile(predicate, _iter(iterable))
 
 
 def _takewhile(predicate, it):
@@ -194,7 +216,7 @@ def _takewhile(predicate, it):
 def tee(iterable, n=2):
     if n < 0:
         raise ValueError("n must be >= 0")
-    it = iter(iterable)
+    it = _iter(iterable)
     # One shared buffer of values not yet seen by every copy; each copy keeps its position.
     buf = []
     pos = [0] * n
@@ -220,7 +242,7 @@ def tee(iterable, n=2):
 
 
 def zip_longest(*args, fillvalue=None):
-    iterators = [iter(it) for it in args]
+    iterators = [_iter(it) for it in args]
     return _zip_longest(iterators, fillvalue)
 
 
