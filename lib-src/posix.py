@@ -23,10 +23,26 @@ _open = open  # the built-in; this module defines its own open()
 # tests name, and make them builtins where the VM allows it, so `except FileNotFoundError`
 # in CPython code works and catches what this module raises.
 _by_errno = {}
+# CPython's OSError(errno, strerror, filename) attributes and message, which MicroPython's
+# OSError lacks; from the arguments, so they cost nothing per instance.
+def _str(e):
+    a = e.args
+    if len(a) > 2:
+        return "[Errno %s] %s: %r" % a[:3]
+    if len(a) == 2:
+        return "[Errno %s] %s" % a
+    return str(a[0]) if a else ""
+
+
+_attrs = {
+    "strerror": property(lambda s: s.args[1] if len(s.args) > 1 else None),
+    "filename": property(lambda s: s.args[2] if len(s.args) > 2 else None),
+    "__str__": _str,
+}
 
 
 def _sub(name, *codes):
-    cls = type(name, (OSError,), {})
+    cls = type(name, (OSError,), _attrs)
     for c in codes:
         code = getattr(_errno, c, None)
         if code is not None:
@@ -76,10 +92,15 @@ def _raise(e, filename=None):
 
 
 def _fs(path):
-    # CPython accepts str and bytes paths and rejects everything else with TypeError.
-    if not isinstance(path, (str, bytes)):
-        raise TypeError("path should be string or bytes, not %s" % type(path).__name__)
-    return path
+    # CPython 3.4 accepts str, bytes and other buffers as paths and rejects everything else
+    # with TypeError; the VM takes exact str or bytes only.
+    if type(path) in (str, bytes):
+        return path
+    if isinstance(path, str):
+        return str(path)
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        return bytes(path)
+    raise TypeError("path should be string or bytes, not %s" % type(path).__name__)
 
 
 class stat_result(tuple):
