@@ -148,6 +148,8 @@ class statvfs_result(tuple):
 
 
 def stat(path, *, dir_fd=None, follow_symlinks=True):
+    if isinstance(path, int):
+        return fstat(path)
     try:
         return stat_result(_os.stat(_fs(path)))
     except OSError as e:
@@ -554,8 +556,8 @@ def cpu_count():
 
 
 def device_encoding(fd):
-    # CPython answers only for terminals; the VM cannot tell a terminal from a file.
-    return None
+    # CPython answers only for terminals, with the locale's encoding: the VM's is UTF-8.
+    return "UTF-8" if isatty(fd) else None
 
 
 def _exit(n):
