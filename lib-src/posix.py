@@ -4,16 +4,22 @@
 # plain ints and raises a bare OSError(errno); CPython code expects result objects with
 # named fields and the PEP 3151 OSError subclasses, so this module adds exactly that layer.
 # A ported os.py next to this file shadows the built-in os, so the built-in is reached by
-# its `u` name.
+# its `u` name, or, on firmware without the `u` aliases, by an import that cannot see /lib.
 
-try:
-    import uos as _os
-except ImportError:
-    import os as _os
 try:
     import usys as _sys
 except ImportError:
     import sys as _sys
+try:
+    import uos as _os
+except ImportError:
+    _path = _sys.path
+    _sys.path = ()
+    try:
+        import os as _os
+    finally:
+        _sys.path = _path
+    del _path
 import errno as _errno
 
 error = OSError
@@ -317,11 +323,16 @@ def fstat(fd):
         except OSError:
             if access("/proc/self/fd", F_OK):
                 raise OSError(_errno.EBADF, "Bad file descriptor")
-    path = _entry(fd)[1]
+    f, path = _entry(fd)
     if path is None:
         raise OSError(_errno.EBADF, "Bad file descriptor")
-    # The table remembers the path: stat() of it (wrong only after a rename).
-    return stat(path)
+    # The table remembers the path: stat() of it (wrong only after a rename), with the size
+    # the open file has (a board's file system may show the size of the last commit).
+    st = list(stat(path))
+    pos = f.tell()
+    st[6] = f.seek(0, 2)
+    f.seek(pos)
+    return stat_result(st)
 
 
 def close(fd):

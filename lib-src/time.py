@@ -1,5 +1,6 @@
-# time: CPython 3.4's time API on top of MicroPython's built-in time (reached as `utime`,
-# since this file shadows the built-in `time`).
+# time: CPython 3.4's time API on top of MicroPython's built-in time (reached as `utime`, or
+# on firmware without the `u` aliases by an import that cannot see /lib, since this file
+# shadows the built-in `time`).
 #
 # Written for portlib; not derived from CPython's timemodule.c. Calendar arithmetic is done
 # here in Python integers (proleptic Gregorian, any year a C int holds) instead of the VM's
@@ -9,7 +10,18 @@
 try:
     import utime as _t
 except ImportError:
-    import time as _t
+    import sys as _sys
+
+    _path = _sys.path
+    _sys.path = ()
+    try:
+        import time as _t
+    except ImportError:
+        # Nothing to build on; callers that can do without a clock catch this.
+        raise ImportError("time: the firmware has no built-in time module (no clock)")
+    finally:
+        _sys.path = _path
+    del _sys, _path
 
 _STRUCT_TM_ITEMS = 11
 
