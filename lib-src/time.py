@@ -263,6 +263,25 @@ def _field(c, t):
         return _MONTHS[mo - 1]
     if c == "p":
         return "AM" if hh < 12 else "PM"
+    if c == "P":
+        return "am" if hh < 12 else "pm"
+    if c == "k":
+        return "%2d" % hh
+    if c == "l":
+        return "%2d" % ((hh % 12) or 12)
+    if c == "s":
+        return int(mktime(t)), 1
+    if c in "GgV":
+        # ISO 8601 weeks start on Monday; week 1 is the one holding the year's first Thursday.
+        thu = yd - 1 - wd + 3  # day of the year (from 0) of this week's Thursday
+        iy = y
+        if thu < 0:
+            iy -= 1
+            thu += _days_from_civil(y, 1, 1) - _days_from_civil(iy, 1, 1)
+        elif thu >= _days_from_civil(y + 1, 1, 1) - _days_from_civil(y, 1, 1):
+            thu -= _days_from_civil(y + 1, 1, 1) - _days_from_civil(y, 1, 1)
+            iy += 1
+        return (thu // 7 + 1, 2) if c == "V" else (iy, 1) if c == "G" else (iy % 100, 2)
     if c == "Z":
         return t.tm_zone or tzname[t[8] > 0]
     if c == "z":
