@@ -125,7 +125,11 @@ def _assemble(got):
         wday = (days + 3) % 7
     isdst = -1
     if "Z" in got:
-        isdst = 0
+        # The daylight name of the zone tzset() set up means DST; UTC, GMT and the standard
+        # name mean not.
+        zone = got["Z"].lower()
+        isdst = int(bool(_time.daylight) and zone == _time.tzname[1].lower()
+                    and zone != _time.tzname[0].lower())
     st = _time.struct_time((year, month, day, hour, got.get("M", 0), got.get("S", 0), wday,
                             yday, isdst))
     st._zone = got.get("Z")

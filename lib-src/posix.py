@@ -4,16 +4,22 @@
 # plain ints and raises a bare OSError(errno); CPython code expects result objects with
 # named fields and the PEP 3151 OSError subclasses, so this module adds exactly that layer.
 # A ported os.py next to this file shadows the built-in os, so the built-in is reached by
-# its `u` name.
+# its `u` name, or, on firmware without the `u` aliases, by an import that cannot see /lib.
 
-try:
-    import uos as _os
-except ImportError:
-    import os as _os
 try:
     import usys as _sys
 except ImportError:
     import sys as _sys
+try:
+    import uos as _os
+except ImportError:
+    _path = _sys.path
+    _sys.path = ()
+    try:
+        import os as _os
+    finally:
+        _sys.path = _path
+    del _path
 import errno as _errno
 
 error = OSError
@@ -23,10 +29,26 @@ _open = open  # the built-in; this module defines its own open()
 # tests name, and make them builtins where the VM allows it, so `except FileNotFoundError`
 # in CPython code works and catches what this module raises.
 _by_errno = {}
+# CPython's OSError(errno, strerror, filename) attributes and message, which MicroPython's
+# OSError lacks; from the arguments, so they cost nothing per instance.
+def _str(e):
+    a = e.args
+    if len(a) > 2:
+        return "[Errno %s] %s: %r" % a[:3]
+    if len(a) == 2:
+        return "[Errno %s] %s" % a
+    return str(a[0]) if a else ""
+
+
+_attrs = {
+    "strerror": property(lambda s: s.args[1] if len(s.args) > 1 else None),
+    "filename": property(lambda s: s.args[2] if len(s.args) > 2 else None),
+    "__str__": _str,
+}
 
 
 def _sub(name, *codes):
-    cls = type(name, (OSError,), {})
+    cls = type(name, (OSError,), _attrs)
     for c in codes:
         code = getattr(_errno, c, None)
         if code is not None:
@@ -76,10 +98,15 @@ def _raise(e, filename=None):
 
 
 def _fs(path):
-    # CPython accepts str and bytes paths and rejects everything else with TypeError.
-    if not isinstance(path, (str, bytes)):
-        raise TypeError("path should be string or bytes, not %s" % type(path).__name__)
-    return path
+    # CPython 3.4 accepts str, bytes and other buffers as paths and rejects everything else
+    # with TypeError; the VM takes exact str or bytes only.
+    if type(path) in (str, bytes):
+        return path
+    if isinstance(path, str):
+        return str(path)
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        return bytes(path)
+    raise TypeError("path should be string or bytes, not %s" % type(path).__name__)
 
 
 class stat_result(tuple):
@@ -127,6 +154,8 @@ class statvfs_result(tuple):
 
 
 def stat(path, *, dir_fd=None, follow_symlinks=True):
+    if isinstance(path, int):
+        return fstat(path)
     try:
         return stat_result(_os.stat(_fs(path)))
     except OSError as e:
@@ -211,9 +240,10 @@ def access(path, mode, *, dir_fd=None, effective_ids=False, follow_symlinks=True
         return False
 
 
-# File descriptors: MicroPython has file objects only, so a descriptor is a key into a table
-# of them (from 3, after the standard streams). Enough for code that opens, reads, writes,
-# seeks and closes; nothing that needs the kernel's descriptor (dup, fstat, pipes).
+# File descriptors. Where a file object has fileno() (the unix port) a descriptor is the
+# kernel's own, so os.open() agrees with open().fileno() and a descriptor from either works
+# with read()/write()/lseek()/fstat(). Elsewhere (a board's VFS) files have no descriptor and
+# one is a key into the table (from 3, after the standard streams).
 O_RDONLY = 0
 O_WRONLY = 1
 O_RDWR = 2
@@ -221,7 +251,22 @@ O_CREAT = 0o100
 O_EXCL = 0o200
 O_TRUNC = 0o1000
 O_APPEND = 0o2000
+# fd -> (file object, path or None). An object is dropped from the table only once its
+# descriptor is closed: a dropped open one would close the descriptor from its finaliser,
+# even after the number was reused.
 _files = {}
+# The unix port's files are VfsPosix ones, whose open() also takes a descriptor number.
+_kernel_fds = hasattr(_os, "VfsPosix")
+# Objects replaced in the table while they may still hold their number (a wrapper of a
+# descriptor that its owner has closed since): closed, harmlessly, when the number is.
+_stale = []
+
+
+def _add(fd, f, path):
+    old = _files.get(fd)
+    if old is not None:
+        _stale.append((fd, old[0]))
+    _files[fd] = (f, path)
 
 
 def open(path, flags, mode=0o777, *, dir_fd=None):
@@ -241,35 +286,68 @@ def open(path, flags, mode=0o777, *, dir_fd=None):
     else:
         m = "rb" if acc == O_RDONLY else "r+b"
     f = _call(_open, path, m)
-    fd = 3
-    while fd in _files:
-        fd += 1
-    _files[fd] = (f, path)
+    try:
+        fd = f.fileno()
+    except AttributeError:
+        fd = 3
+        while fd in _files:
+            fd += 1
+    _add(fd, f, path)
     return fd
 
 
 def _entry(fd):
-    try:
-        return _files[fd]
-    except (KeyError, TypeError):
-        raise OSError(_errno.EBADF, "Bad file descriptor")
+    if not isinstance(fd, int):
+        raise TypeError("an integer is required")
+    e = _files.get(fd)
+    if e is None:
+        if fd < 0 or not _kernel_fds:
+            raise OSError(_errno.EBADF, "Bad file descriptor")
+        # A descriptor opened by other means (open().fileno()): the port's open() wraps a
+        # descriptor number; the kernel reports EBADF on use if it is not open.
+        e = _files[fd] = (_open(fd, "r+b"), None)
+    return e
 
 
 def _file(fd):
     return _entry(fd)[0]
 
 
-# The table remembers the path, so fstat() is stat() of it (wrong only after a rename).
 def fstat(fd):
-    return stat(_entry(fd)[1])
+    if _kernel_fds:
+        if not isinstance(fd, int):
+            raise TypeError("an integer is required")
+        # Linux shows each open descriptor as a link to its file: stat() follows it.
+        try:
+            return stat_result(_os.stat("/proc/self/fd/%d" % fd))
+        except OSError:
+            if access("/proc/self/fd", F_OK):
+                raise OSError(_errno.EBADF, "Bad file descriptor")
+    f, path = _entry(fd)
+    if path is None:
+        raise OSError(_errno.EBADF, "Bad file descriptor")
+    # The table remembers the path: stat() of it (wrong only after a rename), with the size
+    # the open file has (a board's file system may show the size of the last commit).
+    st = list(stat(path))
+    pos = f.tell()
+    st[6] = f.seek(0, 2)
+    f.seek(pos)
+    return stat_result(st)
 
 
 def close(fd):
-    _file(fd).close()
+    f = _file(fd)
     del _files[fd]
+    f.close()
+    for item in [s for s in _stale if s[0] == fd]:
+        # Its descriptor is closed now: closing the object only marks it closed.
+        _stale.remove(item)
+        item[1].close()
 
 
 def closerange(lo, hi):
+    # Only the descriptors this module knows of: a board has no others, and on the unix port
+    # wrapping every number in the range to close it would cost a file object each.
     for fd in range(lo, hi):
         if fd in _files:
             close(fd)
@@ -279,14 +357,63 @@ def read(fd, n):
     return _file(fd).read(n)
 
 
+def readv(fd, buffers):
+    f = _file(fd)
+    total = 0
+    for b in buffers:
+        n = f.readinto(b) or 0
+        total += n
+        if n < len(b):
+            break
+    return total
+
+
 def write(fd, data):
     if isinstance(data, str):
         raise TypeError("a bytes-like object is required, not 'str'")
     return _file(fd).write(data)
 
 
+def writev(fd, buffers):
+    f = _file(fd)
+    return sum(f.write(b) for b in buffers)
+
+
 def lseek(fd, pos, how):
     return _file(fd).seek(pos, how)
+
+
+def isatty(fd):
+    # A terminal is what answers tcgetattr(); without termios (a board) nothing is.
+    try:
+        import termios
+
+        termios.tcgetattr(fd)
+        return True
+    except Exception:
+        return False
+
+
+def fdopen(fd, mode="r", buffering=-1, *args, **kwargs):
+    # CPython's os.fdopen() (io.open() of a descriptor, which checks it first): a file object
+    # that owns the descriptor.
+    if _kernel_fds:
+        fstat(fd)
+    f, path = _entry(fd)
+    if _kernel_fds:
+        new = _open(fd, mode, buffering)
+        # The old object shares the descriptor: it must not close it when collected.
+        del _files[fd]
+        _stale.append((fd, f))
+        return new
+    del _files[fd]
+    if "b" in mode:
+        return f
+    pos = f.tell()
+    f.close()
+    new = _call(_open, path, mode)
+    new.seek(pos)
+    return new
 
 
 def urandom(n):
@@ -440,8 +567,8 @@ def cpu_count():
 
 
 def device_encoding(fd):
-    # CPython answers only for terminals; the VM cannot tell a terminal from a file.
-    return None
+    # CPython answers only for terminals, with the locale's encoding: the VM's is UTF-8.
+    return "UTF-8" if isatty(fd) else None
 
 
 def _exit(n):

@@ -1,15 +1,27 @@
-# time: CPython 3.4's time API on top of MicroPython's built-in time (reached as `utime`,
-# since this file shadows the built-in `time`).
+# time: CPython 3.4's time API on top of MicroPython's built-in time (reached as `utime`, or
+# on firmware without the `u` aliases by an import that cannot see /lib, since this file
+# shadows the built-in `time`).
 #
 # Written for portlib; not derived from CPython's timemodule.c. Calendar arithmetic is done
 # here in Python integers (proleptic Gregorian, any year a C int holds) instead of the VM's
-# gmtime, whose range and epoch differ between ports. The VM has no time zone data, so local
-# time is UTC: timezone = altzone = 0, daylight = 0.
+# gmtime, whose range and epoch differ between ports. The VM has no time zone data: local
+# time is UTC until tzset() reads a POSIX rule from TZ (see _time_tz).
 
 try:
     import utime as _t
 except ImportError:
-    import time as _t
+    import sys as _sys
+
+    _path = _sys.path
+    _sys.path = ()
+    try:
+        import time as _t
+    except ImportError:
+        # Nothing to build on; callers that can do without a clock catch this.
+        raise ImportError("time: the firmware has no built-in time module (no clock)")
+    finally:
+        _sys.path = _path
+    del _sys, _path
 
 _STRUCT_TM_ITEMS = 11
 
@@ -17,6 +29,8 @@ timezone = 0
 altzone = 0
 daylight = 0
 tzname = ("UTC", "UTC")
+# The TZ rule in force when it has daylight saving time (a _time_tz.Zone), else None.
+_zone = None
 
 _INT_MAX = 0x7FFFFFFF
 _INT_MIN = -_INT_MAX - 1
@@ -93,7 +107,7 @@ def _secs(secs):
     return int(secs)
 
 
-def _struct(secs, zone, gmtoff):
+def _struct(secs, zone, gmtoff, isdst=0):
     days, rem = divmod(secs, 86400)
     y, m, d = _civil_from_days(days)
     if not _INT_MIN <= y - 1900 <= _INT_MAX:
@@ -101,7 +115,7 @@ def _struct(secs, zone, gmtoff):
     hh, rem = divmod(rem, 3600)
     mm, ss = divmod(rem, 60)
     st = struct_time(
-        (y, m, d, hh, mm, ss, (days + 3) % 7, days - _days_from_civil(y, 1, 1) + 1, 0))
+        (y, m, d, hh, mm, ss, (days + 3) % 7, days - _days_from_civil(y, 1, 1) + 1, isdst))
     st._zone = zone
     st._gmtoff = gmtoff
     return st
@@ -112,7 +126,38 @@ def gmtime(seconds=None):
 
 
 def localtime(seconds=None):
-    return _struct(_secs(seconds) - timezone, tzname[0], -timezone)
+    secs = _secs(seconds)
+    dst = 1 if _zone is not None and _zone.isdst(secs) else 0
+    off = altzone if dst else timezone
+    return _struct(secs - off, tzname[dst], -off, dst)
+
+
+def tzset():
+    # TZ as os.environ has it (posix keeps what os.environ sets), else the VM's getenv (a
+    # CircuitPython board reads settings.toml).
+    global timezone, altzone, daylight, tzname, _zone
+    import posix
+
+    tz = posix.environ.get(b"TZ")
+    if tz is not None:
+        tz = tz.decode()
+    elif hasattr(posix._os, "getenv"):
+        tz = posix._os.getenv("TZ")
+    timezone = altzone = daylight = 0
+    tzname = ("UTC", "UTC")
+    _zone = None
+    if tz:
+        from _time_tz import parse
+
+        z = parse(tz)
+        if z is not None:
+            timezone = altzone = z.stdoff
+            tzname = (z.std, z.std)
+            if z.dst is not None:
+                altzone = z.dstoff
+                daylight = 1
+                tzname = (z.std, z.dst)
+                _zone = z
 
 
 def _tuple(t, who):
@@ -133,8 +178,12 @@ def mktime(t):
     # Out-of-range fields are normalised, like C mktime does.
     y += (m - 1) // 12
     m = (m - 1) % 12 + 1
-    return float((_days_from_civil(y, m, 1) + d - 1) * 86400 + hh * 3600 + mm * 60 + ss
-                 + timezone)
+    secs = (_days_from_civil(y, m, 1) + d - 1) * 86400 + hh * 3600 + mm * 60 + ss
+    dst = t[8]
+    if dst < 0:
+        # Unknown: whatever is in force at that local time read as standard time.
+        dst = _zone is not None and _zone.isdst(secs + timezone)
+    return float(secs + (altzone if dst else timezone))
 
 
 def _checked(t, who):
@@ -214,10 +263,31 @@ def _field(c, t):
         return _MONTHS[mo - 1]
     if c == "p":
         return "AM" if hh < 12 else "PM"
+    if c == "P":
+        return "am" if hh < 12 else "pm"
+    if c == "k":
+        return "%2d" % hh
+    if c == "l":
+        return "%2d" % ((hh % 12) or 12)
+    if c == "s":
+        return int(mktime(t)), 1
+    if c in "GgV":
+        # ISO 8601 weeks start on Monday; week 1 is the one holding the year's first Thursday.
+        thu = yd - 1 - wd + 3  # day of the year (from 0) of this week's Thursday
+        iy = y
+        if thu < 0:
+            iy -= 1
+            thu += _days_from_civil(y, 1, 1) - _days_from_civil(iy, 1, 1)
+        elif thu >= _days_from_civil(y + 1, 1, 1) - _days_from_civil(y, 1, 1):
+            thu -= _days_from_civil(y + 1, 1, 1) - _days_from_civil(y, 1, 1)
+            iy += 1
+        return (thu // 7 + 1, 2) if c == "V" else (iy, 1) if c == "G" else (iy % 100, 2)
     if c == "Z":
-        return getattr(t, "tm_zone", None) or tzname[0]
+        return t.tm_zone or tzname[t[8] > 0]
     if c == "z":
-        off = getattr(t, "tm_gmtoff", None) or -timezone
+        off = t.tm_gmtoff
+        if off is None:
+            off = -(altzone if t[8] > 0 else timezone)
         return "%s%02d%02d" % ("-" if off < 0 else "+", abs(off) // 3600, abs(off) // 60 % 60)
     if c == "n":
         return "\n"
@@ -231,7 +301,14 @@ def _field(c, t):
 def strftime(format, t=None):
     if not isinstance(format, str):
         raise TypeError("strftime() argument 1 must be str")
-    return _format(format, localtime() if t is None else _checked(t, "strftime"))
+    if t is None:
+        t = localtime()
+    else:
+        st = struct_time(_checked(t, "strftime"))
+        st._zone = getattr(t, "tm_zone", None)
+        st._gmtoff = getattr(t, "tm_gmtoff", None)
+        t = st
+    return _format(format, t)
 
 
 def _format(format, t):
@@ -343,6 +420,41 @@ class _ClockInfo:
     def __repr__(self):
         return "namespace(adjustable=%r, implementation=%r, monotonic=%r, resolution=%r)" % (
             self.adjustable, self.implementation, self.monotonic, self.resolution)
+
+
+CLOCK_REALTIME = 0
+CLOCK_MONOTONIC = 1
+CLOCK_PROCESS_CPUTIME_ID = 2
+
+
+def _clock(clk_id):
+    if clk_id not in (0, 1, 2):
+        raise OSError(22, "Invalid argument")
+    return clk_id
+
+
+def clock_gettime(clk_id):
+    return (time, monotonic, process_time)[_clock(clk_id)]()
+
+
+def clock_getres(clk_id):
+    return get_clock_info(("time", "monotonic", "process_time")[_clock(clk_id)]).resolution
+
+
+def clock_settime(clk_id, t):
+    if _clock(clk_id) != CLOCK_REALTIME:
+        raise OSError(22, "Invalid argument")
+    try:
+        import machine
+
+        rtc = machine.RTC()
+    except (ImportError, AttributeError):
+        # The unix port cannot set the host's clock, and a board without an RTC has none.
+        from posix import PermissionError
+
+        raise PermissionError(1, "Operation not permitted")
+    y, mo, d, hh, mi, ss, wd = gmtime(t)[:7]
+    rtc.datetime((y, mo, d, wd, hh, mi, ss, int(t % 1 * 1000000)))
 
 
 def get_clock_info(name):
