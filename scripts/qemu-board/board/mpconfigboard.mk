@@ -24,7 +24,8 @@ CFLAGS += -DMICROPY_FATFS_NORTC=1 -DMICROPY_FATFS_RPATH=2 -DMICROPY_FATFS_ENABLE
 # end of mp_init() (called after every reset) to run the frozen _boot.py; see portlib_board.c.
 CFLAGS += -include $(BOARD_DIR)/portlib_hooks.h
 
-# mp_hal_time_ns(), the timeutils object and the boot hook live in our user C module.
+# mp_hal_time_ns(), a `time` module, the timeutils object and the boot hook live in our user C
+# module.
 USER_C_MODULES = $(BOARD_DIR)/../cmodules
 
 # Only our boot module is frozen (the port's default manifest needs unittest, absent here).

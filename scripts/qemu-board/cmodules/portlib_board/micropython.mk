@@ -1,7 +1,8 @@
-# Pieces the 1.26.1 qemu port lacks for block filesystems, plus the boot hook.
+# Pieces the 1.26.1 qemu port lacks: the clock block filesystems need, a `time` module, and
+# the boot hook.
 PORTLIB_BOARD_DIR := $(USERMOD_DIR)
 
-SRC_USERMOD_C += $(PORTLIB_BOARD_DIR)/portlib_board.c
+SRC_USERMOD_C += $(PORTLIB_BOARD_DIR)/portlib_board.c $(PORTLIB_BOARD_DIR)/portlib_time.c
 
 # The VFS code converts timestamps with timeutils, which the port does not build.
 # Found through the build's vpath on MicroPython's top folder.
