@@ -62,7 +62,7 @@ fn page_from_fixture_reports_matches_expected_markdown() {
         command: "portlib status --markdown --tests tests.json --mem mem.json",
         notes: &notes,
         files: &files,
-        tests: Some(&tests),
+        tests: std::slice::from_ref(&tests),
         mem: Some(&mem),
     };
     let mut out = Vec::new();
@@ -75,6 +75,36 @@ fn page_from_fixture_reports_matches_expected_markdown() {
         md.contains("| **all: 5 modules** | **2 passed, 2 failed, 1 skipped** | **10** | **4** | **1** | **1** | **2** | **1** | **1** | |"),
         "{md}"
     );
+}
+
+#[test]
+fn two_runs_get_a_table_each_named_by_machine() {
+    let read = |name: &str| {
+        let path = fixture(name);
+        TestReport::from_json(&path, &fs::read(&path).unwrap()).unwrap()
+    };
+    let runs = [read("tests.json"), read("tests-board.json")];
+    let files = [row("fnmatch.py", "patch", 1, 1)];
+    let page = StatusPage {
+        version: "9.9.9",
+        command: "portlib status --markdown --tests tests.json --tests tests-board.json",
+        notes: &[],
+        files: &files,
+        tests: &runs,
+        mem: None,
+    };
+    let mut out = Vec::new();
+    write_status_page(&mut out, &page).unwrap();
+    let md = String::from_utf8(out).unwrap();
+    assert_matches_expected(&md, "expected-two-runs.md");
+    // Each run keeps its own totals: the board's run has one module fewer.
+    let host = md.find("ported) on host").expect("host heading");
+    let board = md
+        .find("ported) on MicroPython 1.26.1 (mps2-an386 with Cortex-M4)")
+        .expect("board heading");
+    assert!(host < board, "{md}");
+    assert!(md[host..board].contains("**all: 5 modules**"), "{md}");
+    assert!(md[board..].contains("**all: 4 modules**"), "{md}");
 }
 
 #[test]

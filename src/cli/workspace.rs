@@ -178,9 +178,10 @@ pub struct StatusArgs {
     /// Print the status page (PORT_STATUS.md) as Markdown.
     #[arg(long)]
     pub markdown: bool,
-    /// With --markdown: a `portlib test --json` report to show per test module.
+    /// With --markdown: a `portlib test --json` report to show per test module; repeatable
+    /// (one table per run, e.g. the host VM and a board).
     #[arg(long, value_name = "REPORT.json", requires = "markdown")]
-    pub tests: Option<PathBuf>,
+    pub tests: Vec<PathBuf>,
     /// With --markdown: a `portlib mem --json` report, for the import cost per module.
     #[arg(long, value_name = "MEM.json", requires = "markdown")]
     pub mem: Option<PathBuf>,
@@ -237,10 +238,11 @@ impl StatusArgs {
         let read = |path: &PathBuf| {
             std::fs::read(path).with_context(|| format!("reading {}", path.display()))
         };
-        let tests = match &self.tests {
-            Some(p) => Some(TestReport::from_json(p, &read(p)?)?),
-            None => None,
-        };
+        let tests = self
+            .tests
+            .iter()
+            .map(|p| Ok(TestReport::from_json(p, &read(p)?)?))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mem = match &self.mem {
             Some(p) => Some(MemReport::from_json(p, &read(p)?)?),
             None => None,
@@ -250,7 +252,7 @@ impl StatusArgs {
         for m in &self.modules {
             command.push_str(&format!(" {m}"));
         }
-        if let Some(p) = &self.tests {
+        for p in &self.tests {
             command.push_str(&format!(" --tests {}", p.display()));
         }
         if let Some(p) = &self.mem {
@@ -261,7 +263,7 @@ impl StatusArgs {
             command: &command,
             notes: &self.note,
             files: rows,
-            tests: tests.as_ref(),
+            tests: &tests,
             mem: mem.as_ref(),
         };
         write_status_page(out, &page)?;

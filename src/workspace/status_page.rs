@@ -77,8 +77,8 @@ pub struct StatusPage<'a> {
     pub notes: &'a [String],
     /// The rows of `portlib status`.
     pub files: &'a [FileStatus],
-    /// A test run, if any.
-    pub tests: Option<&'a TestReport>,
+    /// Test runs, each shown in its own table (the host VM, a board...).
+    pub tests: &'a [TestReport],
     /// An import-cost measurement, if any.
     pub mem: Option<&'a MemReport>,
 }
@@ -130,11 +130,12 @@ fn mem_status_word(status: MemStatus) -> &'static str {
     }
 }
 
-fn files(n: usize) -> String {
+/// `1 file`, `2 files`.
+fn count(n: usize, noun: &str) -> String {
     if n == 1 {
-        "1 file".to_owned()
+        format!("1 {noun}")
     } else {
-        format!("{n} files")
+        format!("{n} {noun}s")
     }
 }
 
@@ -166,8 +167,10 @@ pub fn write_status_page(w: &mut impl Write, page: &StatusPage<'_>) -> io::Resul
     }
     write_files(w, page)?;
     write_mem_only(w, page)?;
-    if let Some(tests) = page.tests {
-        write_tests(w, tests)?;
+    for tests in page.tests {
+        // With more than one run the headings say which machine each table is from.
+        let machine = (page.tests.len() > 1).then_some(tests.vm.board.as_str());
+        write_tests(w, tests, machine)?;
     }
     Ok(())
 }
@@ -196,7 +199,7 @@ fn write_files(w: &mut impl Write, page: &StatusPage<'_>) -> io::Result<()> {
         Some(_) => format!(" {} |", mem_cell(page.mem, module)),
         None => String::new(),
     };
-    let (mut commented, mut added, mut count) = (0, 0, 0);
+    let (mut commented, mut added, mut n) = (0, 0, 0);
     for r in rows.iter().filter(|r| r.kind == "patch") {
         let module = module_of(&r.path);
         let mem = mem_col(&module);
@@ -207,13 +210,13 @@ fn write_files(w: &mut impl Write, page: &StatusPage<'_>) -> io::Result<()> {
         )?;
         commented += r.commented;
         added += r.added;
-        count += 1;
+        n += 1;
     }
     let mem_blank = if with_mem { " |" } else { "" };
     writeln!(
         w,
         "| **{}** | | **{commented}** | **{added}** |{mem_blank}",
-        files(count)
+        count(n, "file")
     )?;
 
     writeln!(w)?;
@@ -221,15 +224,15 @@ fn write_files(w: &mut impl Write, page: &StatusPage<'_>) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "| file | module | lines |{mem_head}")?;
     writeln!(w, "|---|---|---:|{mem_rule}")?;
-    let (mut lines, mut count) = (0, 0);
+    let (mut lines, mut n) = (0, 0);
     for r in rows.iter().filter(|r| r.kind == "lib-src") {
         let module = module_of(&r.path);
         let mem = mem_col(&module);
         writeln!(w, "| `{}` | `{module}` | {} |{mem}", r.path, r.added)?;
         lines += r.added;
-        count += 1;
+        n += 1;
     }
-    writeln!(w, "| **{}** | | **{lines}** |{mem_blank}", files(count))
+    writeln!(w, "| **{}** | | **{lines}** |{mem_blank}", count(n, "file"))
 }
 
 /// Measured modules that match no file row (packages are measured as a whole, as their
@@ -289,7 +292,7 @@ fn write_mem_only(w: &mut impl Write, page: &StatusPage<'_>) -> io::Result<()> {
     Ok(())
 }
 
-fn write_tests(w: &mut impl Write, tests: &TestReport) -> io::Result<()> {
+fn write_tests(w: &mut impl Write, tests: &TestReport, machine: Option<&str>) -> io::Result<()> {
     let mut modules: BTreeMap<&str, &ModuleResult> = BTreeMap::new();
     for m in &tests.modules {
         modules.insert(&m.name, m);
@@ -298,7 +301,10 @@ fn write_tests(w: &mut impl Write, tests: &TestReport) -> io::Result<()> {
     let t = Totals::of(&ordered);
 
     writeln!(w)?;
-    writeln!(w, "## Tests (CPython 3.4.9's, ported)")?;
+    match machine {
+        Some(machine) => writeln!(w, "## Tests (CPython 3.4.9's, ported) on {}", cell(machine))?,
+        None => writeln!(w, "## Tests (CPython 3.4.9's, ported)")?,
+    }
     writeln!(w)?;
     writeln!(
         w,
@@ -344,8 +350,8 @@ fn write_tests(w: &mut impl Write, tests: &TestReport) -> io::Result<()> {
 fn write_totals_row(w: &mut impl Write, label: &str, t: &Totals) -> io::Result<()> {
     writeln!(
         w,
-        "| **{label}: {} modules** | **{} passed, {} failed, {} skipped** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | |",
-        t.modules,
+        "| **{label}: {}** | **{} passed, {} failed, {} skipped** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | |",
+        count(t.modules, "module"),
         t.modules_ok,
         t.modules_failed,
         t.modules_skipped,
