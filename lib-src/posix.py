@@ -534,6 +534,13 @@ if hasattr(_os, "putenv"):
     def unsetenv(key):
         _os.unsetenv(key)
 
+else:
+    # A board has no process environment (os.environ is all there is), but names are still
+    # checked as the C library checks them, so a bad one raises where CPython's would.
+    def unsetenv(key):
+        if not key or ("=" if isinstance(key, str) else b"=") in key:
+            raise OSError(_errno.EINVAL, "Invalid argument")
+
 
 if hasattr(_os, "system"):
     system = _os.system

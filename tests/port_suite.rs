@@ -48,25 +48,10 @@ const MODULES: &[&str] = &[
     "unittest.test.test_suite",
 ];
 
-/// `portlib build --tests`: every ported and lib-src module compiled to `.mpy` by portlib's own
-/// compiler, under `bundle/lib`.
+/// `portlib build --tests` into `tmp/bundle`.
 fn mpy_bundle(tmp: &Path) -> std::path::PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bundle = tmp.join("bundle");
-    let out = common::portlib(
-        root,
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "build",
-            "--tests",
-            "--format",
-            "mpy",
-            "--out",
-            bundle.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    common::build_tests_bundle(&bundle);
     bundle
 }
 

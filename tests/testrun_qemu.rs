@@ -9,82 +9,26 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-/// An emulated board, stopped when dropped. Started (and restarted by `portlib` when a module
-/// hangs) by a script that also copies the files onto it, since a restart loses its flash.
-struct Board {
-    dir: tempfile::TempDir,
-    pty: String,
-}
+use common::qemu::{self, Board};
 
-impl Board {
-    /// The command that (re)starts the board, puts `files` (relative to `lib`) into its
-    /// `/lib`, and prints its pty.
-    fn script(dir: &Path, lib: &Path, files: &[&str]) -> PathBuf {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let qemu = repo.join("scripts/qemu-board");
-        let pid = dir.join("board.pid");
-        let script = format!(
-            "set -e\n\
-             tools=\"${{PORTLIB_TOOLS:-{repo}/.tools}}\"\n\
-             if [ -f \"$tools/env.sh\" ]; then . \"$tools/env.sh\"; fi\n\
-             '{qemu}/stop' --pidfile '{pid}' >/dev/null 2>&1 || true\n\
-             pty=$('{qemu}/start' --pidfile '{pid}')\n\
-             cd '{lib}'\n\
-             \"${{PORTLIB_MPREMOTE:-mpremote}}\" connect \"$pty\" fs cp -r {files} :lib/ >&2\n\
-             echo \"$pty\" >'{dir}/board.pty'\n\
-             echo \"$pty\"\n",
-            dir = dir.display(),
-            repo = repo.display(),
-            qemu = qemu.display(),
-            pid = pid.display(),
-            lib = lib.display(),
-            files = files.join(" "),
-        );
-        let path = dir.join("board.sh");
-        std::fs::write(&path, script).unwrap();
-        path
-    }
-
-    /// Start the board with `files` of `lib` on it; `None` (after saying why) when this
-    /// machine cannot run QEMU at all.
-    fn start(lib: &Path, files: &[&str]) -> Option<Board> {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Self::script(dir.path(), lib, files);
-        let out = Command::new("sh").arg(&script).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            let cannot = [
-                "start: no firmware",
-                "start: firmware",
-                "qemu-system-arm not found",
-            ];
-            if let Some(line) = err.lines().find(|l| cannot.iter().any(|c| l.contains(c))) {
-                eprintln!("SKIPPED: the emulated board cannot start on this machine: {line}");
-                return None;
-            }
-            panic!("could not start the emulated board:\n{err}");
-        }
-        let pty = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert!(pty.starts_with("/dev/"), "start printed {pty:?}\n{err}");
-        Some(Board { dir, pty })
-    }
-
-    fn recover_cmd(&self) -> String {
-        format!("sh '{}'", self.dir.path().join("board.sh").display())
-    }
-}
-
-impl Drop for Board {
-    fn drop(&mut self) {
-        let stop = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/qemu-board/stop");
-        let _ = Command::new(stop)
-            .arg("--pidfile")
-            .arg(self.dir.path().join("board.pid"))
-            .output();
-    }
+/// Start a board with `files` (relative to `lib`) in its `/lib`, copied by mpremote; `None`
+/// (after saying why) when this machine cannot run QEMU at all.
+fn start_board(lib: &Path, files: &[&str]) -> Option<Board> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{start}cd '{lib}'\n\
+         \"${{PORTLIB_MPREMOTE:-mpremote}}\" connect \"$pty\" fs cp -r {files} :lib/ >&2\n\
+         echo \"$pty\" >'{dir}/board.pty'\n\
+         echo \"$pty\"\n",
+        start = qemu::script_start(dir.path()),
+        dir = dir.path().display(),
+        lib = lib.display(),
+        files = files.join(" "),
+    );
+    Board::start(dir, &script)
 }
 
 fn portlib(args: &[&str]) -> Output {
@@ -119,7 +63,7 @@ fn test_and_mem_on_the_emulated_board() {
          print('resetting')\n        import machine\n        machine.reset()\n",
     )
     .unwrap();
-    let Some(board) = Board::start(&lib, &files) else {
+    let Some(board) = start_board(&lib, &files) else {
         return;
     };
     let bundle = b.path().to_str().unwrap();

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod qemu;
+
 /// The CPython 3.4.9 source the tests use: `PORTLIB_CPYTHON`, else the tarball beside the
 /// repository. Tests that need it fail (never pass silently) when it is missing.
 pub fn upstream_path() -> PathBuf {
@@ -168,4 +170,23 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .filter(|(rel, _)| !rel.starts_with(".cache/"))
         .collect()
+}
+
+/// `portlib build --tests` of this repository's port into `out` (every ported and lib-src
+/// module, with the ported tests, compiled to `.mpy` by portlib's own compiler).
+pub fn build_tests_bundle(out: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let args = [
+        "--root",
+        root.to_str().unwrap(),
+        "build",
+        "--tests",
+        "--format",
+        "mpy",
+    ];
+    let out = portlib(
+        root,
+        &[&args[..], &["--out", out.to_str().unwrap()]].concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
 }
