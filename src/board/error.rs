@@ -193,6 +193,21 @@ pub enum BoardError {
 /// The board layer's result type.
 pub type Result<T, E = BoardError> = std::result::Result<T, E>;
 
+impl BoardError {
+    /// Whether portlib's own code ran out of heap on the board: the usual sign that a program
+    /// run before (`portlib run`, a REPL session) still holds the heap, which a soft reset frees.
+    pub fn is_out_of_memory(&self) -> bool {
+        match self {
+            BoardError::Remote { traceback, .. } => traceback
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_start().starts_with("MemoryError")),
+            _ => false,
+        }
+    }
+}
+
 /// Lossy text of the last `max` bytes of `bytes`, for error messages.
 pub(crate) fn tail_text(bytes: &[u8], max: usize) -> String {
     let start = bytes.len().saturating_sub(max);

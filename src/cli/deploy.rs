@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use portlib::board::output::Flavor;
 use portlib::board::{SerialTransport, Session};
-use portlib::deploy::{self, Bundle, Event, Plan, Report};
+use portlib::deploy::{self, Bundle, DeployError, Event, Plan, Report};
 
 use super::board_args::BoardArgs;
 use super::{Global, Outcome};
@@ -122,7 +122,18 @@ impl DeployArgs {
             s.enable_steady_tick(std::time::Duration::from_millis(120));
             s
         });
-        let plan = deploy::plan(fs, bundle);
+        let mut plan = deploy::plan(fs, bundle);
+        if let Err(DeployError::Board(e)) = &plan {
+            // A program run before still holds the board's heap (a `portlib run`, a REPL
+            // session): the soft reset that a copy gets anyway frees it for planning too.
+            if e.is_out_of_memory() && !self.no_reset {
+                if let Some(s) = session.serial.as_mut() {
+                    log::warn!("{target}: the board is out of memory; soft-resetting it");
+                    s.repl().soft_reset()?;
+                    plan = deploy::plan(session.fs().context(NO_FS)?, bundle);
+                }
+            }
+        }
         if let Some(s) = spinner {
             s.finish_and_clear();
         }

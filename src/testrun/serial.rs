@@ -110,9 +110,16 @@ impl<T: Transport> SerialVm<T> {
         let timeouts = repl.timeouts.clone();
         let port = repl.transport().name();
         let mut board = SerialBoard::new(repl);
-        let board_info = board
-            .board_info()
-            .map_err(|source| VmError::Board { port, source })?;
+        let board_info = match board.board_info() {
+            // Every module gets a fresh VM anyway, so freeing a heap that an earlier program
+            // left full costs nothing here.
+            Err(e) if e.is_out_of_memory() => {
+                log::warn!("{port}: the board is out of memory ({e}); soft-resetting it");
+                board.repl().soft_reset().and_then(|_| board.board_info())
+            }
+            other => other,
+        }
+        .map_err(|source| VmError::Board { port, source })?;
         let fresh = FreshVm::for_board(board_info.flavor, &board_info.version);
         let info = info_of(&board_info, board.repl().transport().name());
         Ok(SerialVm {

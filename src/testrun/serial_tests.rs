@@ -168,6 +168,43 @@ fn micropython_soft_resets_before_every_module_and_streams_stdout() {
 }
 
 #[test]
+fn a_board_whose_heap_an_earlier_program_holds_is_soft_reset_at_connect() {
+    // The first board-info query runs out of heap; after one soft reset it answers.
+    let mut script = enter();
+    script.extend(exec(
+        "",
+        "Traceback (most recent call last):\r\n  File \"<stdin>\", line 2, in <module>\r\n\
+         MemoryError: memory allocation failed, allocating 512 bytes\r\n",
+    ));
+    script.push(Step::expect("\x04"));
+    script.push(Step::reply(
+        "OK\r\nMPY: soft reboot\r\nraw REPL; CTRL-B to exit\r\n>",
+    ));
+    script.extend(exec(&info_reply("micropython", "1.26.1"), ""));
+    let mut repl = RawRepl::new(FakeTransport::new(script));
+    fast(&mut repl);
+    let mut vm = SerialVm::connect(repl, no_recovery).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(vm.info().heap, 190736 + 1328);
+    done(&mut vm);
+
+    // Any other failure of the query is not papered over by a reset.
+    let mut script = enter();
+    script.extend(exec("", "Traceback:\r\nOSError: [Errno 5] EIO\r\n"));
+    let mut repl = RawRepl::new(FakeTransport::new(script));
+    fast(&mut repl);
+    match SerialVm::connect(repl, no_recovery) {
+        Err(e) => {
+            let cause = std::error::Error::source(&e).map(|s| s.to_string());
+            assert!(
+                cause.as_deref().unwrap_or("").contains("EIO"),
+                "{e}: {cause:?}"
+            );
+        }
+        Ok(_) => panic!("connected although board info failed"),
+    }
+}
+
+#[test]
 fn circuitpython_before_7_1_restarts_the_vm_by_leaving_the_raw_repl() {
     let mut script = connect_script("circuitpython", "6.3.0");
     script.extend(enter());
