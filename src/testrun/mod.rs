@@ -308,11 +308,18 @@ impl ModuleCollector {
                 phase,
                 exc_type,
                 detail,
-            } => self.errors.push(RunnerError {
-                phase,
-                exc_type,
-                detail,
-            }),
+            } => {
+                // Something escaped unittest's own handling while a case ran: that case is
+                // where it happened, so it carries the traceback (not "never reported").
+                if self.current.is_some() {
+                    self.close_current(Some((&exc_type, format!("{phase}: {detail}"))));
+                }
+                self.errors.push(RunnerError {
+                    phase,
+                    exc_type,
+                    detail,
+                })
+            }
             Event::Done { mem_free, .. } => {
                 if let Some(m) = &mut self.mem {
                     m.free_at_end = Some(mem_free);
@@ -442,6 +449,53 @@ pub fn collect(name: &str, run: &VmRun) -> ModuleResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(fields: &[&str]) -> String {
+        format!("\x1e@portlib:{}\n", fields.join("\t"))
+    }
+
+    #[test]
+    fn an_error_that_escapes_a_running_case_is_that_cases_error() {
+        let id = "test.test_x.T.test_crash";
+        let output = [
+            event(&[
+                "hello",
+                "1",
+                "micropython",
+                "3.4.0",
+                "180000",
+                "9000",
+                "2147483647",
+            ]),
+            event(&["import", "test.test_x", "9000", "180000"]),
+            event(&["imported", "test.test_x", "9500", "179500", "1"]),
+            event(&["start", id]),
+            event(&[
+                "error",
+                "run",
+                "AttributeError",
+                "Traceback: no attribute 'exc_info'",
+            ]),
+            event(&["done", "1", "5", "9600", "179400"]),
+        ]
+        .concat();
+        let run = VmRun {
+            output: output.into_bytes(),
+            stderr: Vec::new(),
+            exit: VmExit::Code(0),
+            elapsed: std::time::Duration::from_millis(10),
+        };
+        let m = collect("test.test_x", &run);
+        assert_eq!(m.cases.len(), 1, "{m:?}");
+        let case = &m.cases[0];
+        assert_eq!(case.id, id);
+        assert_eq!(case.status, CaseStatus::Error);
+        assert_eq!(case.exc_type, "AttributeError");
+        assert_eq!(case.detail, "run: Traceback: no attribute 'exc_info'");
+        // The module still fails on the runner's error, as before.
+        assert_eq!(m.status, ModuleStatus::Failed);
+        assert_eq!(m.errors.len(), 1);
+    }
 
     /// Regression: figures at the ends of i64 (a runner bug on the board, a corrupt report)
     /// made the subtraction overflow, a panic in a debug build.
