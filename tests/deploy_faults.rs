@@ -10,8 +10,9 @@
 //! connection); and a clean re-run converges to exactly the new bundle, leaving the user's own
 //! file alone. A last test kills the board under the `portlib` binary itself (exit status 2, an
 //! error message, then convergence). Skips (printing why) only when this machine cannot start
-//! QEMU.
+//! QEMU, and fails then too with `PORTLIB_REQUIRE_TOOLS=1`.
 
+mod common;
 mod deploy_support;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
