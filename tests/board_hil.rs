@@ -1,13 +1,19 @@
-//! Hardware-in-the-loop: the board layer against a real MicroPython REPL (a board, or the
-//! emulated QEMU board on a pty). Opt-in, never part of a plain `cargo test`:
+//! Hardware-in-the-loop: the board layer against a real MicroPython REPL. By default each test
+//! boots its own emulated board (MicroPython 1.26.1 in QEMU, `scripts/qemu-board/`), so they run
+//! with every `cargo test`; they skip only where QEMU cannot start, as the other board tests do
+//! (and fail then with `PORTLIB_REQUIRE_TOOLS=1`). To run them against a real board instead:
 //!
 //! ```text
-//! PORTLIB_TEST_PORT=/dev/pts/3 cargo test --test board_hil -- --ignored
+//! PORTLIB_TEST_PORT=/dev/ttyACM0 cargo test --test board_hil
 //! ```
 //!
 //! The board must be a MicroPython VM with `vfs.mount` (for the RAM filesystem of
 //! `tests/fixtures/board/ramfs.py`); it is soft-reset first.
 
+mod common;
+mod deploy_support;
+
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use portlib::board::fs::sha256;
@@ -15,14 +21,39 @@ use portlib::board::ops::SerialBoard;
 use portlib::board::output::Flavor;
 use portlib::board::{BoardError, BoardFs};
 
-fn port() -> String {
-    std::env::var("PORTLIB_TEST_PORT").expect(
-        "set PORTLIB_TEST_PORT to the board's serial port (for the emulated board, the pty QEMU printed)",
-    )
+/// The board a test talks to: one given by `PORTLIB_TEST_PORT` (shared, so the tests take
+/// turns), or an emulated one of its own.
+enum Board {
+    Given {
+        port: String,
+        _turn: MutexGuard<'static, ()>,
+    },
+    Emulated(deploy_support::QemuBoard),
 }
 
-fn board_with_ramfs() -> SerialBoard<portlib::board::SerialTransport> {
-    let mut b = SerialBoard::open(&port()).unwrap();
+impl Board {
+    fn port(&self) -> &str {
+        match self {
+            Board::Given { port, .. } => port,
+            Board::Emulated(b) => &b.pty,
+        }
+    }
+}
+
+/// The board for `test`, or `None` when it has to skip (see `common::skip`).
+fn board(test: &str) -> Option<Board> {
+    static GIVEN: Mutex<()> = Mutex::new(());
+    match std::env::var("PORTLIB_TEST_PORT") {
+        Ok(port) if !port.is_empty() => {
+            let turn = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+            Some(Board::Given { port, _turn: turn })
+        }
+        _ => deploy_support::start_board(test).map(Board::Emulated),
+    }
+}
+
+fn board_with_ramfs(port: &str) -> SerialBoard<portlib::board::SerialTransport> {
+    let mut b = SerialBoard::open(port).unwrap();
     b.repl().enter_raw().unwrap();
     b.repl().soft_reset().unwrap();
     let ramfs = std::fs::read(concat!(
@@ -40,12 +71,14 @@ fn board_with_ramfs() -> SerialBoard<portlib::board::SerialTransport> {
 }
 
 #[test]
-#[ignore = "needs a board: PORTLIB_TEST_PORT=... cargo test --test board_hil -- --ignored"]
 fn info_exec_and_raw_paste() {
-    let mut b = SerialBoard::open(&port()).unwrap();
+    let Some(board) = board("info_exec_and_raw_paste") else {
+        return;
+    };
+    let mut b = SerialBoard::open(board.port()).unwrap();
     let info = b.board_info().unwrap();
     assert_eq!(info.flavor, Flavor::MicroPython);
-    assert!(info.mpy_version().is_some());
+    assert_eq!(info.mpy_version(), Some(6), "{info:?}");
     assert_eq!(b.repl().raw_paste(), Some(true));
     let out = b
         .repl()
@@ -63,16 +96,28 @@ fn info_exec_and_raw_paste() {
         "{}",
         out.stderr_text()
     );
-    let boot = b.repl().soft_reset().unwrap();
-    let _ = boot;
+    // A soft reset gives a fresh VM: a global set before it is gone after it.
+    let out = b
+        .repl()
+        .exec(b"marker = 42", Duration::from_secs(5))
+        .unwrap();
+    assert!(!out.raised(), "{}", out.stderr_text());
+    b.repl().soft_reset().unwrap();
+    let out = b
+        .repl()
+        .exec(b"print('marker' in globals())", Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(out.stdout_text(), "False\r\n", "{}", out.stderr_text());
     let text = b.repl().leave().unwrap();
     assert!(String::from_utf8_lossy(&text).ends_with(">>> "));
 }
 
 #[test]
-#[ignore = "needs a board: PORTLIB_TEST_PORT=... cargo test --test board_hil -- --ignored"]
 fn file_operations_on_a_ram_filesystem() {
-    let mut b = board_with_ramfs();
+    let Some(board) = board("file_operations_on_a_ram_filesystem") else {
+        return;
+    };
+    let mut b = board_with_ramfs(board.port());
     b.check_writable("/ram").unwrap();
     b.mkdir_p("/ram/lib/json").unwrap();
     b.mkdir_p("/ram/lib/json").unwrap();

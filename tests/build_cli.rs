@@ -306,6 +306,33 @@ fn format_mpy_is_the_default_and_compiles_with_portlib() {
     assert_eq!(&mpy[..4], b"M\x06\x00\x1f", "MicroPython .mpy v6 header");
     let manifest = std::fs::read_to_string(repo.path().join("build/manifest.json")).unwrap();
     assert!(manifest.contains("\"format\": \"mpy\""), "{manifest}");
+    // Every file is portlib's compiler run on the effective source, named relative to lib/.
+    ok(repo.path(), &["strip", "--out", "stripped"]);
+    let expected: BTreeMap<String, Vec<u8>> = tree(&repo.path().join("stripped"))
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("unittest/test/"))
+        .map(|(k, src)| {
+            let opts = portlib::mpy::compile::CompileOptions::default();
+            let mpy = portlib::mpy::compile::compile(&src, &k, &opts)
+                .unwrap_or_else(|e| panic!("{k}: {e}"));
+            let stem = k.strip_suffix(".py").expect("a .py source");
+            (format!("lib/{stem}.mpy"), mpy)
+        })
+        .collect();
+    let built: BTreeMap<String, Vec<u8>> = tree(&repo.path().join("build"))
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("lib/"))
+        .collect();
+    assert_eq!(
+        built.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &built {
+        assert!(
+            bytes == &expected[path],
+            "{path} is not the compiled effective source"
+        );
+    }
     // The disassembler reads it back, with the source name relative to lib/.
     let dis = portlib(repo.path(), &["dis", "build/lib/fnmatch.mpy"]);
     assert!(dis.status.success(), "{}", text(&dis));

@@ -20,6 +20,12 @@ fn cases() -> Vec<PathBuf> {
         .filter(|p| p.is_dir())
         .collect();
     out.sort();
+    // A missing or emptied fixture folder would make the test below check nothing.
+    assert!(
+        out.len() >= 20,
+        "only {} convention fixture cases",
+        out.len()
+    );
     out
 }
 

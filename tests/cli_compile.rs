@@ -81,15 +81,27 @@ fn missing_input_is_an_error_exit_2() {
         .output()
         .expect("runs portlib");
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("/nonexistent/portlib-test.py"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn circuitpython_target_writes_c_magic() {
-    let stdout = succeed(portlib().arg("compile").arg(fixture("empty.py")).args([
+    let stdout = succeed(portlib().arg("compile").arg(fixture("calls.py")).args([
+        "-s",
+        "calls.py",
         "--target",
         "circuitpython",
         "-o",
         "-",
     ]));
     assert_eq!(&stdout[..4], b"C\x06\x00\x1f");
+    // Apart from the magic, CircuitPython's bytes are mpy-cross's (no async code here).
+    let mut golden = std::fs::read(fixture("calls.mpy")).expect("golden");
+    golden[0] = b'C';
+    assert!(stdout == golden, "differs from calls.mpy with magic `C`");
 }

@@ -12,9 +12,16 @@ mod common;
 mod plan;
 use plan::{build, Plan, UpLine};
 
-/// Every `Lib/**/*.py` file as (path under `Lib/`, bytes), sorted by path.
+/// Every `Lib/**/*.py` file as (path under `Lib/`, bytes), sorted by path: all 1,505 of them, so
+/// a wrong or partial upstream cannot pass for a checked one.
 fn lib_files() -> Vec<(String, Vec<u8>)> {
-    common::upstream_py_files()
+    let files = common::upstream_py_files();
+    assert_eq!(
+        files.len(),
+        1505,
+        "CPython 3.4.9 has 1,505 .py files under Lib/"
+    );
+    files
 }
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.

@@ -10,8 +10,9 @@
 //! connection); and a clean re-run converges to exactly the new bundle, leaving the user's own
 //! file alone. A last test kills the board under the `portlib` binary itself (exit status 2, an
 //! error message, then convergence). Skips (printing why) only when this machine cannot start
-//! QEMU.
+//! QEMU, and fails then too with `PORTLIB_REQUIRE_TOOLS=1`.
 
+mod common;
 mod deploy_support;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,13 +30,13 @@ const FOREIGN: &[u8] = b"MINE = 'not portlib's'\n";
 /// Longest a faulty deploy may take before it counts as a hang: every read has a deadline.
 const BOUND: Duration = Duration::from_secs(120);
 
-/// A deploy over the proxy, soft reset first as `portlib deploy` does. Returns the error text,
-/// or `None` when the fault was absorbed, and the proxy's byte counts.
+/// A deploy over the proxy, soft reset first as `portlib deploy` does. Returns the error text
+/// (`Ok` when the fault was absorbed), the proxy's byte counts, and whether the fault fired.
 fn faulty_deploy(
     board: &QemuBoard,
     bundle: &Bundle,
     inj: Option<Injection>,
-) -> (Result<(), String>, u64, u64) {
+) -> (Result<(), String>, u64, u64, bool) {
     let serial = SerialTransport::open(&board.pty, DEFAULT_BAUD).unwrap();
     let mut proxy = FaultTransport::new(serial, inj);
     proxy.on_hard_reset(board.killer());
@@ -47,7 +48,7 @@ fn faulty_deploy(
         Ok(())
     })();
     let t = b.into_repl().into_transport();
-    (result, t.sent, t.received)
+    (result, t.sent, t.received, t.fired)
 }
 
 /// A clean deploy, then the board must be exactly `bundle` plus the user's file.
@@ -96,7 +97,7 @@ fn faults_mid_deploy_leave_whole_files_and_rerun_converges() {
     converge(&board, &v1);
 
     // A fault-free v1 → v2 through the proxy gives the byte counts fault points are chosen in.
-    let (clean, sent, received) = faulty_deploy(&board, &v2, None);
+    let (clean, sent, received, _) = faulty_deploy(&board, &v2, None);
     clean.unwrap();
     eprintln!("a v1 → v2 deploy moves {sent} bytes to the board and {received} back");
     converge(&board, &v2);
@@ -165,6 +166,11 @@ fn faults_mid_deploy_leave_whole_files_and_rerun_converges() {
         let outcome = match attempt {
             Err(_) => Err("the deploy panicked".to_string()),
             Ok(_) if took > BOUND => Err(format!("the deploy took {took:?} (a hang)")),
+            // A fault point past the end of the transfer tests nothing: the scenario fails
+            // rather than passing as "absorbed".
+            Ok((.., false)) => {
+                Err("the fault never fired (the deploy ended before its byte)".into())
+            }
             Ok((Err(msg), ..)) if msg.trim().is_empty() => Err("an empty error".into()),
             Ok((r, ..)) => Ok(r),
         };

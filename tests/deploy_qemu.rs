@@ -5,8 +5,10 @@
 //! The board comes from `scripts/qemu-board/start`, which finds its firmware through
 //! `PORTLIB_QEMU_FIRMWARE` (set by the tools' `env.sh`; `scripts/test` runs `setup-tools` and
 //! sources it). The test skips, printing the reason, only when this machine cannot start QEMU
-//! (no firmware, no `qemu-system-arm`); any other problem fails it.
+//! (no firmware, no `qemu-system-arm`), and not even then with `PORTLIB_REQUIRE_TOOLS=1` (as
+//! `scripts/test` runs it); any other problem fails it.
 
+mod common;
 mod deploy_support;
 
 use std::path::Path;

@@ -49,6 +49,30 @@ fn every_golden_round_trips_byte_identical() {
     }
 }
 
+/// The stems of the snapshots named `<test crate>__<prefix><stem>.snap`, sorted.
+fn snapshot_stems(prefix: &str) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let mut stems: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rest = name.strip_prefix(&format!("mpy_golden__{prefix}"))?;
+            Some(rest.strip_suffix(".snap")?.to_owned())
+        })
+        .collect();
+    stems.sort();
+    stems
+}
+
+/// A golden that is deleted (or renamed) must take its snapshot with it: otherwise the reviewed
+/// disassembly is silently no longer checked.
+#[test]
+fn every_snapshot_has_its_golden() {
+    let goldens: Vec<String> = goldens().iter().map(|p| stem(p)).collect();
+    assert_eq!(snapshot_stems("dis_"), goldens);
+}
+
 #[test]
 fn every_golden_disassembly_matches_its_snapshot() {
     for path in goldens() {

@@ -17,6 +17,27 @@ fn fixture_trees() {
         .collect();
     files.sort();
     assert!(files.len() >= 6, "fixtures missing in {}", dir.display());
+    // Each snapshot belongs to a fixture: one whose fixture went away is no longer checked.
+    let fixtures: Vec<String> = files
+        .iter()
+        .map(|p| p.file_stem().expect("stem").to_string_lossy().into_owned())
+        .collect();
+    let snaps = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let mut snapshots: Vec<String> = std::fs::read_dir(&snaps)
+        .expect("snapshot folder")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter_map(|n| {
+            let rest = n.strip_prefix("parse_fixtures__")?;
+            Some(rest.strip_suffix(".snap")?.to_owned())
+        })
+        .collect();
+    snapshots.sort();
+    assert_eq!(snapshots, fixtures, "snapshots and fixtures differ");
     for path in files {
         let name = path
             .file_stem()

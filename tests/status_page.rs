@@ -1,6 +1,7 @@
 //! The status page (`portlib status --markdown`): the library on hand-made report fixtures, and
 //! the binary on a scratch repository, both compared to expected Markdown byte for byte.
-//! `PORTLIB_BLESS=1 cargo test --test status_page` rewrites the expected files (review the diff).
+//! `PORTLIB_BLESS=1 cargo test --test status_page` rewrites the expected files that differ (and
+//! still fails, naming them, so a blessed run never passes unseen; review the diff, run again).
 
 mod common;
 
@@ -19,15 +20,23 @@ fn fixture(name: &str) -> PathBuf {
 
 fn assert_matches_expected(actual: &str, name: &str) {
     let path = fixture(name);
-    if std::env::var_os("PORTLIB_BLESS").is_some() {
+    let expected = fs::read_to_string(&path).unwrap_or_default();
+    if actual == expected {
+        return;
+    }
+    // Blessing writes the new page but never passes: the comparison it replaces did not hold.
+    let blessed = std::env::var_os("PORTLIB_BLESS").is_some();
+    if blessed {
         fs::write(&path, actual).unwrap();
     }
-    let expected = fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (PORTLIB_BLESS=1 writes it)", path.display()));
-    assert!(
-        actual == expected,
-        "page differs from {}:\n{}",
+    panic!(
+        "page differs from {}{}:\n{}",
         path.display(),
+        if blessed {
+            " (PORTLIB_BLESS: rewritten; review the diff and run again)"
+        } else {
+            " (PORTLIB_BLESS=1 rewrites it)"
+        },
         similar::TextDiff::from_lines(expected.as_str(), actual).unified_diff()
     );
 }

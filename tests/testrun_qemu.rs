@@ -3,8 +3,9 @@
 //! of `tests/fixtures/testrun/` and two of `tests/fixtures/mem/` copied to its `/lib`.
 //!
 //! Skipped, with the reason printed, only when the machine cannot start QEMU: no firmware or no
-//! `qemu-system-arm` (`scripts/setup-tools qemu` provides both). Any other failure to start the
-//! board fails the test. Kept small: the board reads about 10 KB/s.
+//! `qemu-system-arm` (`scripts/setup-tools qemu` provides both); with `PORTLIB_REQUIRE_TOOLS=1`
+//! (as `scripts/test` runs it) that fails too. Any other failure to start the board fails the
+//! test. Kept small: the board reads about 10 KB/s.
 #![cfg(unix)]
 
 mod common;

@@ -124,7 +124,8 @@ fn resolve_auto() {
     ));
     // Only an unknown USB serial device: still offered, as the only thing there is.
     let other = pair(ports()[2..].to_vec(), vec![]);
-    assert!(resolve_board(&BoardSpec::Auto, &other).is_ok());
+    let c = resolve_board(&BoardSpec::Auto, &other).unwrap();
+    assert_eq!(c.port.unwrap().name, ports()[2].name);
 }
 
 #[test]
@@ -138,8 +139,12 @@ fn resolve_port_and_drive() {
         Err(BoardError::UnknownBoard { known, .. }) => assert_eq!(known.len(), 3),
         other => panic!("{other:?}"),
     }
-    assert!(resolve_board(&BoardSpec::Port("COM7".into()), &found).is_ok());
-    assert!(resolve_board(&BoardSpec::Port(r"\\.\COM12".into()), &found).is_ok());
+    // A Windows COM name that discovery did not list is taken as given, without a drive.
+    for com in ["COM7", r"\\.\COM12"] {
+        let c = resolve_board(&BoardSpec::Port(com.into()), &found).unwrap();
+        assert_eq!(c.port.map(|p| p.name).as_deref(), Some(com));
+        assert!(c.drive.is_none(), "{com}");
+    }
 }
 
 #[test]

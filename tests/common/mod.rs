@@ -25,6 +25,28 @@ pub fn upstream_path() -> PathBuf {
     p
 }
 
+/// The variable that makes a missing tool fail the tests that would otherwise skip for it.
+/// `scripts/test` sets it to `1` once `scripts/setup-tools all` has installed everything, so in
+/// CI a skip can only mean a broken setup, and fails.
+pub const REQUIRE_TOOLS: &str = "PORTLIB_REQUIRE_TOOLS";
+
+/// Whether `PORTLIB_REQUIRE_TOOLS` is on: set to anything but empty or `0`.
+pub fn tools_required() -> bool {
+    std::env::var_os(REQUIRE_TOOLS).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The one way a test may skip: `test` cannot run on this machine because of `why` (a missing
+/// tool). Prints the reason and returns, so the caller returns and the test passes, unless
+/// `PORTLIB_REQUIRE_TOOLS` is on: then the test fails with the same reason.
+pub fn skip(test: &str, why: &str) {
+    assert!(
+        !tools_required(),
+        "{test} cannot run: {why}\n({REQUIRE_TOOLS} is set, so a missing tool is a failure \
+         instead of a skip; scripts/test sets it after scripts/setup-tools all)"
+    );
+    eprintln!("SKIPPED {test}: {why}");
+}
+
 /// Every `Lib/**/*.py` file of the test upstream as (path under `Lib/`, bytes), sorted by path,
 /// read through portlib's own upstream reader.
 pub fn upstream_py_files() -> Vec<(String, Vec<u8>)> {

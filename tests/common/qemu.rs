@@ -33,7 +33,8 @@ pub fn script_start(dir: &Path) -> String {
 impl Board {
     /// Write `script` (which must begin with [`script_start`]) as `dir/board.sh` and run it;
     /// `None`, after saying why, only when this machine cannot run QEMU at all (no firmware,
-    /// no `qemu-system-arm`). Any other failure fails the test.
+    /// no `qemu-system-arm`) and `PORTLIB_REQUIRE_TOOLS` is not set ([`super::skip`]). Any
+    /// other failure fails the test.
     pub fn start(dir: tempfile::TempDir, script: &str) -> Option<Board> {
         let path = dir.path().join("board.sh");
         std::fs::write(&path, script).unwrap();
@@ -46,7 +47,12 @@ impl Board {
                 "qemu-system-arm not found",
             ];
             if let Some(line) = err.lines().find(|l| cannot.iter().any(|c| l.contains(c))) {
-                eprintln!("SKIPPED: the emulated board cannot start on this machine: {line}");
+                // Test threads are named after their test.
+                let test = std::thread::current().name().unwrap_or("test").to_owned();
+                super::skip(
+                    &test,
+                    &format!("the emulated board cannot start on this machine: {line}"),
+                );
                 return None;
             }
             panic!("could not start the emulated board:\n{err}");

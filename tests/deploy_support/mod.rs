@@ -1,4 +1,4 @@
-//! Shared by `deploy_qemu.rs` and `deploy_faults.rs`: the emulated board (started through
+//! Shared by `deploy_qemu.rs`, `deploy_faults.rs` and `board_hil.rs` (each also has `mod common`): the emulated board (started through
 //! `scripts/qemu-board/start`, stopped on drop), bundles written on the fly, a clean connection,
 //! and checks of what the board holds.
 
@@ -63,10 +63,11 @@ pub fn qemu_unavailable() -> Option<String> {
 }
 
 /// Start a board, or print why this machine cannot and return `None` (the only reason a
-/// board test may skip). A board that is available but fails to start fails the test.
+/// board test may skip; with `PORTLIB_REQUIRE_TOOLS=1` it fails instead, see
+/// `common::skip`). A board that is available but fails to start fails the test.
 pub fn start_board(test: &str) -> Option<QemuBoard> {
     if let Some(why) = qemu_unavailable() {
-        eprintln!("SKIPPED {test}: cannot start the emulated board: {why}");
+        crate::common::skip(test, &format!("cannot start the emulated board: {why}"));
         return None;
     }
     Some(QemuBoard::start())
