@@ -10,12 +10,15 @@
 //! * In str literals `\xNN`, `\uNNNN`, `\UNNNNNNNN` and octal escapes produce the UTF-8
 //!   encoding of the code point; in bytes literals `\u`/`\U` stay literally.
 //! * `\N{...}` raises `NotImplementedError: unicode name escapes` (no line is reported).
+//! * A `\x`, `\u` or `\U` escape cut short by a non-hex character swallows that character,
+//!   quotes and newlines included ([`string::escape_len`]).
 //! * Numbers swallow letters, digits, `.` and `_` greedily (so `1if` is one bad number).
 //! * `__debug__` becomes `True` at optimisation level 0, `False` otherwise.
 //! * NEWLINE carries the line where the logical line ended; INDENT and DEDENT carry the
 //!   line of the next real token; a dedent to an unknown level turns the NEWLINE into a
 //!   `DedentMismatch` token.
-//! * f-strings are rewritten into `'...'.format(...)` tokens (MicroPython target).
+//! * f-strings are rewritten into `'...'.format(...)`: the literal becomes a string token
+//!   and the call is inserted into the source text behind it ([`Cursor::insert`]).
 //! * t-strings become `__template__(...)` call tokens when [`LexOptions::tstrings`] is on
 //!   (MicroPython 1.29; CircuitPython 10 has none, so there `t"..."` is a name and a string).
 
@@ -25,6 +28,8 @@ mod string;
 mod tests;
 mod token;
 mod tstring;
+
+use std::rc::Rc;
 
 pub use token::{Token, TokenKind};
 
@@ -113,21 +118,32 @@ pub(crate) fn is_ident_tail(b: u8) -> bool {
 }
 
 /// Cursor over normalised source with MicroPython's line/column bookkeeping.
+///
+/// The source is shared (`Rc`) so that cloning a cursor to read ahead is cheap, and it can
+/// grow: mpy-cross lexes the `.format(...)` call of an f-string as text inserted into its
+/// input after the literal, so a token begun in that text runs on into the source behind it
+/// (see [`Cursor::insert`]).
 #[derive(Clone)]
-pub(crate) struct Cursor<'a> {
-    pub(crate) src: &'a [u8],
+pub(crate) struct Cursor {
+    pub(crate) src: Rc<[u8]>,
     pub(crate) pos: usize,
     pub(crate) line: u32,
     pub(crate) col: u32,
+    /// Ends of the inserted texts the cursor is inside, innermost last.
+    inserted: Vec<usize>,
+    /// The innermost of `inserted` (0 when there is none), checked on every byte.
+    inserted_end: usize,
 }
 
-impl<'a> Cursor<'a> {
-    pub(crate) fn new(src: &'a [u8], line: u32, col: u32) -> Self {
+impl Cursor {
+    pub(crate) fn new(src: &[u8], line: u32, col: u32) -> Self {
         Cursor {
-            src,
+            src: Rc::from(src),
             pos: 0,
             line,
             col,
+            inserted: Vec::new(),
+            inserted_end: 0,
         }
     }
 
@@ -145,21 +161,60 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn bump(&mut self) {
         let Some(b) = self.peek(0) else { return };
+        let inside = self.pos < self.inserted_end;
         match b {
             b'\n' => {
                 self.line += 1;
-                self.col = 1;
+                if !inside {
+                    self.col = 1;
+                }
             }
+            // Inserted text keeps the column where it was inserted (portlib's choice: the
+            // column is invisible in the bytecode and mpy-cross prints none).
+            _ if inside => {}
             // Tabs advance to the next multiple of 8 (plus one, columns being 1-based).
             b'\t' => self.col = ((self.col - 1 + 8) / 8) * 8 + 1,
             _ => self.col += 1,
         }
         self.pos += 1;
+        if self.pos == self.inserted_end {
+            while self.inserted.last().is_some_and(|&end| self.pos >= end) {
+                self.inserted.pop();
+            }
+            self.inserted_end = self.inserted.last().copied().unwrap_or(0);
+        }
+    }
+
+    /// Insert `text` at the cursor, to be read next.
+    pub(crate) fn insert(&mut self, text: &[u8]) {
+        if text.is_empty() {
+            return;
+        }
+        let mut src = Vec::with_capacity(self.src.len() + text.len() + 1);
+        src.extend_from_slice(&self.src[..self.pos]);
+        src.extend_from_slice(text);
+        src.extend_from_slice(&self.src[self.pos..]);
+        // Input must end in a newline, and one read from inserted text does not count
+        // (observed: `x = (f"a"` + newline fails on line 3, at the end of the input).
+        if src.last() != Some(&b'\n') {
+            src.push(b'\n');
+        }
+        self.src = Rc::from(src);
+        for end in &mut self.inserted {
+            *end += text.len();
+        }
+        self.inserted.push(self.pos + text.len());
+        self.inserted_end = self.pos + text.len();
+    }
+
+    /// How many inserted texts the cursor is inside.
+    pub(crate) fn insert_depth(&self) -> usize {
+        self.inserted.len()
     }
 }
 
-struct Lexer<'a> {
-    cur: Cursor<'a>,
+struct Lexer {
+    cur: Cursor,
     opts: LexOptions,
     indents: Vec<u32>,
     pending_dents: i64,
@@ -176,8 +231,8 @@ struct Skipped {
     newline_at: Option<(u32, u32)>,
 }
 
-impl<'a> Lexer<'a> {
-    fn new(src: &'a [u8], opts: LexOptions) -> Self {
+impl Lexer {
+    fn new(src: &[u8], opts: LexOptions) -> Self {
         Lexer {
             cur: Cursor::new(src, 1, 1),
             opts,
@@ -446,18 +501,18 @@ impl<'a> Lexer<'a> {
                 // format fields, MicroPython's documented f-string difference).
                 fstring_seen = true;
                 let start = self.cur.clone();
-                let mut piece = string::read_literal(&mut self.cur, true, false);
+                let mut piece = string::read_literal(&mut self.cur, true, false, prefix.raw);
                 let mut parts = if piece.unterminated {
                     None
                 } else {
-                    fstring::split(&piece.value)
+                    fstring::split(&piece.value, prefix.raw)
                 };
                 if parts.is_none() {
                     // A field may run past the quote that ends the literal as a plain string.
                     let mut raw = start;
-                    match fstring::read_raw(&mut raw) {
+                    match fstring::read_raw(&mut raw, prefix.raw) {
                         Ok(body) => {
-                            parts = fstring::split(&body);
+                            parts = fstring::split(&body, prefix.raw);
                             piece.value = body;
                             self.cur = raw;
                         }
@@ -493,7 +548,8 @@ impl<'a> Lexer<'a> {
                     None => bad = true,
                 }
             } else {
-                let piece = string::read_literal(&mut self.cur, prefix.raw, prefix.bytes);
+                let piece =
+                    string::read_literal(&mut self.cur, prefix.raw, prefix.bytes, prefix.raw);
                 if let Some(e) = piece.raise {
                     return self.raise(e, line, col);
                 }
@@ -522,32 +578,16 @@ impl<'a> Lexer<'a> {
             self.push(TokenKind::Invalid, l, c, Vec::new());
         }
         if fstring_seen && kind == TokenKind::String {
-            // The format call is lexed where the string token ended.
-            let (end_line, end_col) = (self.cur.line, self.cur.col);
-            let tokens = &mut self.out.tokens;
-            let first = tokens.len();
-            let done = fstring::emit_format_call(
-                tokens,
-                &fargs,
-                end_line,
-                end_col,
-                self.opts,
-                self.nesting,
-            );
-            match done {
-                Ok(extra) => {
-                    self.cur.line += extra;
-                    // MicroPython lexes the call as source, so brackets an argument leaves
-                    // open stay open for what follows (newlines there are not NEWLINEs).
-                    self.brackets += fstring::open_brackets(&self.out.tokens[first..]);
-                }
-                Err(fstring::FormatCallError::Invalid) => {
-                    self.push(TokenKind::Invalid, end_line, end_col, Vec::new())
-                }
-                Err(fstring::FormatCallError::Raise(e, at_line, at_col)) => {
-                    return self.raise(e, at_line, at_col)
-                }
+            // mpy-cross lexes the format call as text inserted where the string token
+            // ended: its tokens take the lines reached there, newlines in the arguments
+            // move everything after them down, brackets an argument leaves open stay open,
+            // and a token left unfinished (an open quote) runs on into the source.
+            if self.cur.insert_depth() >= fstring::MAX_NESTING {
+                let (l, c) = (self.cur.line, self.cur.col);
+                self.push(TokenKind::Invalid, l, c, Vec::new());
+                return true;
             }
+            self.cur.insert(&fstring::format_call(&fargs));
         }
         true
     }

@@ -45,9 +45,25 @@ fn str_escapes_give_utf8_and_bytes_keep_backslash_u() {
 
 #[test]
 fn bad_escapes_make_an_invalid_token() {
-    assert!(kinds(br"x = '\x4'").contains(&K::Invalid));
+    assert!(kinds(br"x = '\x4g'").contains(&K::Invalid));
     assert!(kinds(br"x = b'\777'").contains(&K::Invalid));
     assert!(kinds(br"x = '\U00110000'").contains(&K::Invalid));
+}
+
+#[test]
+fn short_hex_escapes_swallow_the_next_character() {
+    // The quote after `\x4` belongs to the escape: the literal runs on to the next quote.
+    assert_eq!(
+        lex(br"x = '\x4'\N{DASH}'").raise.map(|r| r.0),
+        Some(LexError::UnicodeNameEscape)
+    );
+    // The backslash after `\x4` is swallowed, so `\N` is no escape.
+    assert!(lex(br"x = '\x4\N{DASH}'").raise.is_none());
+    // A non-hex character ends the escape at once, so a later `\N` still counts.
+    assert!(lex(br"x = '\uq\N{DASH}'").raise.is_some());
+    // A newline too (the literal is then unterminated only at the next one).
+    assert!(kinds(b"x = '\\x4\n'\n").contains(&K::Invalid));
+    assert!(kinds(b"x = '\\x4\n\n").contains(&K::LonelyStringOpen));
 }
 
 #[test]

@@ -142,7 +142,7 @@ fn field_end(s: &[u8], start: usize, q: Quoting) -> Option<FieldEnd> {
 /// Read a t-string literal from its opening quote; returns the body and, if it was
 /// triple-quoted, its quote character. Inside a field neither quotes nor newlines end the literal; in a raw
 /// literal a backslash escapes nothing, not even the quote.
-fn read_body(cur: &mut Cursor<'_>, raw: bool) -> (Vec<u8>, Quoting, BodyEnd) {
+fn read_body(cur: &mut Cursor, raw: bool) -> (Vec<u8>, Quoting, BodyEnd) {
     let quote = cur.peek(0).unwrap_or(b'"');
     let triple = cur.peek(1) == Some(quote) && cur.peek(2) == Some(quote);
     let q = Quoting { quote, triple, raw };
@@ -248,7 +248,7 @@ fn split_field(body: &[u8], start: usize, end: &FieldEnd, piece: &mut Vec<u8>) -
     if body[i] == b':' {
         let s = body.get(i + 1..end.close)?;
         if s.contains(&b'{') {
-            fstring::split(s)?;
+            fstring::split(s, false)?;
         }
         spec = Some(s.to_vec());
     }
@@ -320,7 +320,7 @@ fn decode(raw: &[u8], raw_prefix: bool) -> Result<Option<Vec<u8>>, LexError> {
     Ok((!d.invalid).then_some(d.value))
 }
 
-impl Lexer<'_> {
+impl Lexer {
     /// Lex a run of adjacent literals whose first one is a t-string (the cursor is on its
     /// prefix). Returns false when an error was raised.
     pub(super) fn lex_template_run(&mut self, line: u32, col: u32) -> bool {
@@ -349,7 +349,7 @@ impl Lexer<'_> {
                 }
             } else {
                 let keep = prefix.raw || prefix.fstring;
-                let piece = string::read_literal(&mut self.cur, keep, false);
+                let piece = string::read_literal(&mut self.cur, keep, false, prefix.raw);
                 if let Some(e) = piece.raise {
                     return self.raise(e, line, col);
                 }
@@ -476,7 +476,7 @@ impl Lexer<'_> {
                 None => Spec::Plain(Vec::new(), 0),
                 Some(s) if s.contains(&b'{') => {
                     // `split_field` checked that the spec splits.
-                    let (fmt, args) = fstring::split(s).unwrap_or_default();
+                    let (fmt, args) = fstring::split(s, false).unwrap_or_default();
                     match decode(&fmt, raw)? {
                         Some(_) if args.iter().any(|a| a.is_empty()) => Spec::Malformed,
                         Some(_) if args.iter().any(|a| a.contains(&b'\n')) => Spec::Broken,
@@ -552,18 +552,7 @@ impl Lexer<'_> {
             );
             // mpy-cross lexes the expression with its main lexer, so a bracket the text
             // leaves open (`{(x:1}` splits at the colon) keeps later newlines skipped.
-            self.brackets += self.out.tokens[before..]
-                .iter()
-                .map(|t| match t.kind {
-                    TokenKind::DelParenOpen
-                    | TokenKind::DelBracketOpen
-                    | TokenKind::DelBraceOpen => 1,
-                    TokenKind::DelParenClose
-                    | TokenKind::DelBracketClose
-                    | TokenKind::DelBraceClose => -1,
-                    _ => 0,
-                })
-                .sum::<i64>();
+            self.brackets += fstring::open_brackets(&self.out.tokens[before..]);
             if f.text.contains(&b'#') && self.comment_ate_rest(&src) {
                 // In mpy-cross the comment runs to the end of the injected text and on to the
                 // end of the source line: the rest of the template vanishes and its call
@@ -628,7 +617,7 @@ impl Lexer<'_> {
     }
 }
 
-impl Lexer<'_> {
+impl Lexer {
     /// Whether a comment in `(text)` swallows the closing parenthesis (tokenising it without
     /// that parenthesis gives the same tokens).
     fn comment_ate_rest(&self, src: &[u8]) -> bool {
