@@ -33,18 +33,27 @@
 //!   - a `#` in an expression comments out the rest of the template and of the source line.
 //! * In raw literals a backslash escapes nothing, not even the closing quote.
 //! * Adjacent literals: empty plain literals are ignored; a bytes literal ends the run;
-//!   `t"a" t"b" t"c{x}"` becomes `__template__('a'(('b'((...), ...` with the parentheses left
-//!   open; any other mix with a t-string is a syntax error where the run ends.
+//!   `t"a" t"b" t"c{x}"` becomes `__template__('a'(('b'((...`, with the parentheses left
+//!   open; the decoded values of plain literals after the last t-string are lexed as source
+//!   right after its last piece (`t"a{x}b" "'c'"` has the pieces `('a', 'bc')`,
+//!   `t"a{x}b" ", 5"` the pieces `('a', 'b', 5)`, `"c"` is a syntax error, `"#"` comments
+//!   out the rest of the template and of the line); an f-string in the run is read, and
+//!   raises "malformed f-string" for an empty field, before the run fails; any other mix
+//!   with a t-string is a syntax error where the run ends.
 //!
-//! Known differences (all in code mpy-cross mostly rejects too; found by random differential
-//! testing): a t-string with fields followed by another t-string (mpy-cross folds the later
-//! literals into the first one's piece tuple and sometimes even compiles it; here it is a
-//! syntax error where the run ends); a `#` in a field when a later field's text holds a
+//! Known differences (all in code mpy-cross mostly rejects too; found by
+//! `scripts/fstring-fuzz --tstrings`): a t-string with fields followed by another t-string
+//! (mpy-cross folds the later literals into the first one's piece tuple and sometimes even
+//! compiles it, `t"{x}" "#\n" t"a"`; here it is a syntax error where the run ends); a plain
+//! literal whose value leaves a string or bracket open after a t-string (mpy-cross runs on
+//! through the rest of the template); a `#` in a field when a later field's text holds a
 //! newline (mpy-cross resumes lexing after that newline); raw triple-quoted pieces ending in
 //! a backslash-quote or quote characters; `\{` in the f-string spec of a raw t-string;
 //! t-strings nested more than 64 deep. Those differ in the reported line or in accepting.
 
-use super::{fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, TokenKind};
+use super::{
+    fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, Token, TokenKind,
+};
 
 /// The name a template literal calls (resolved like any other name).
 const TEMPLATE_NAME: &[u8] = b"__template__";
@@ -311,6 +320,8 @@ fn continuations(raw: &[u8]) -> u32 {
 /// One literal of a run that starts with a t-string.
 enum Literal {
     Template(Template),
+    /// A plain (not f-, not bytes) literal's decoded value.
+    Plain(Vec<u8>),
     Other,
 }
 
@@ -357,17 +368,37 @@ impl Lexer {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                // An empty plain literal adds nothing to the token and is ignored.
-                if prefix.fstring || !piece.value.is_empty() {
+                if prefix.fstring {
+                    // An f-string is read (and found malformed) before the mix fails.
+                    if let Err(e) = fstring_piece_error(&piece.value, prefix.raw) {
+                        return self.raise(e, line, col);
+                    }
                     run.push((Literal::Other, prefix.raw));
+                } else if piece.invalid {
+                    run.push((Literal::Other, prefix.raw));
+                } else if !piece.value.is_empty() {
+                    // An empty plain literal adds nothing to the token and is ignored.
+                    run.push((Literal::Plain(piece.value), prefix.raw));
                 }
             }
             self.skip_blanks(true);
         }
         let (at_line, at_col) = (self.cur.line, self.cur.col);
+        // Plain literals after the last t-string: mpy-cross puts their decoded values, as
+        // source text, right after that t-string's last piece (`t"a{x}b" ", 5"` makes the
+        // pieces `('a', 'b', 5)`, `"'c'"` makes `'bc'`, `"c"` is a syntax error).
+        let last_t = run
+            .iter()
+            .rposition(|(lit, _)| matches!(lit, Literal::Template(_)))
+            .unwrap_or(0);
+        let mut extra = Vec::new();
         let cascade = run.iter().enumerate().all(|(k, (lit, _))| match lit {
-            Literal::Template(t) => k + 1 == run.len() || t.fields.is_empty(),
-            Literal::Other => false,
+            Literal::Template(t) => k == last_t || t.fields.is_empty(),
+            Literal::Plain(v) if k > last_t => {
+                extra.extend_from_slice(v);
+                true
+            }
+            Literal::Plain(_) | Literal::Other => false,
         });
         let mut decoded = Vec::with_capacity(run.len());
         for (lit, raw) in &run {
@@ -406,10 +437,10 @@ impl Lexer {
         let at_line = at;
         if let Some(t) = run.iter().rev().find_map(|(lit, _)| match lit {
             Literal::Template(t) => Some(t),
-            Literal::Other => None,
+            Literal::Plain(_) | Literal::Other => None,
         }) {
             let closed = last == 0;
-            if !self.emit_template(t, &decoded[last], at_line, at_col, closed) {
+            if !self.emit_template(t, &decoded[last], (at_line, at_col), &extra, closed) {
                 return true;
             }
             if !closed {
@@ -503,15 +534,15 @@ impl Lexer {
         &mut self,
         t: &Template,
         d: &Decoded,
-        line: u32,
-        col: u32,
+        (line, col): (u32, u32),
+        extra: &[u8],
         close: bool,
     ) -> bool {
         self.push(TokenKind::DelParenOpen, line, col, Vec::new());
         // The tokens after a piece that counts extra lines move down (line tables show it
         // through the tuple's line).
         let mut at = line;
-        for (p, shift) in &d.pieces {
+        for (k, (p, shift)) in d.pieces.iter().enumerate() {
             let p = match p {
                 Ok(p) => p,
                 Err(offset) => {
@@ -521,6 +552,12 @@ impl Lexer {
             };
             self.push(TokenKind::String, at, col, p.clone());
             at += shift;
+            if !extra.is_empty() && k + 1 == d.pieces.len() {
+                match self.emit_extra(extra, at, col) {
+                    Some(lines) => at += lines,
+                    None => return false,
+                }
+            }
             self.push(TokenKind::DelComma, at, col, Vec::new());
         }
         self.push(TokenKind::DelParenClose, at, col, Vec::new());
@@ -617,7 +654,78 @@ impl Lexer {
     }
 }
 
+/// A syntax error an f-string literal inside a t-string run raises as it is read: a bad
+/// `\N{...}` escape in its text, or a field with no expression.
+fn fstring_piece_error(body: &[u8], raw: bool) -> Result<(), LexError> {
+    if let Some((fmt, _)) = fstring::split(body, raw) {
+        string::decode(&fmt, false, raw)?;
+        if fstring::empty_fields(body, raw) == fstring::EmptyFields::Malformed {
+            return Err(LexError::MalformedFString);
+        }
+    }
+    Ok(())
+}
+
 impl Lexer {
+    /// Push the tokens of `extra` (plain literal values that follow a t-string), lexed as
+    /// source right after its last piece at line `at`: a string first joins that piece.
+    /// Returns the newlines `extra` holds, or `None` if lexing must stop (an error was
+    /// raised, or a comment swallowed the rest of the template).
+    fn emit_extra(&mut self, extra: &[u8], at: u32, col: u32) -> Option<u32> {
+        let mut src = Vec::with_capacity(extra.len() + 2);
+        src.push(b'(');
+        src.extend_from_slice(extra);
+        src.push(b')');
+        let toks = tokenize_nested(&src, self.opts, self.nesting + 1);
+        if let Some((e, l, _)) = toks.raise {
+            self.raise(e, at + l.saturating_sub(1), col);
+            return None;
+        }
+        if toks
+            .tokens
+            .iter()
+            .any(|t| t.kind == TokenKind::LonelyStringOpen)
+        {
+            // mpy-cross runs the literal on through the rest of the template (not modelled).
+            self.push(TokenKind::Invalid, at, col, Vec::new());
+            return None;
+        }
+        if extra.contains(&b'#') && self.comment_ate_rest(&src) {
+            // The comment runs on through the rest of the template and the source line;
+            // the tuple and the call stay open.
+            self.brackets += 2;
+            while !self.cur.at_end() && !self.cur.is(b'\n') {
+                self.cur.bump();
+            }
+            return None;
+        }
+        let mut toks: Vec<Token> = toks
+            .tokens
+            .into_iter()
+            .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
+            .collect();
+        // Drop the parentheses added around the text.
+        if toks
+            .last()
+            .is_some_and(|t| t.kind == TokenKind::DelParenClose)
+        {
+            toks.pop();
+        }
+        let mut toks = toks.into_iter().skip(1).peekable();
+        if let (Some(first), Some(piece)) = (toks.peek(), self.out.tokens.last_mut()) {
+            if first.kind == TokenKind::String && piece.kind == TokenKind::String {
+                piece.text.extend_from_slice(&first.text);
+                toks.next();
+            }
+        }
+        self.out.tokens.extend(toks.map(|mut t| {
+            t.line = at + t.line.saturating_sub(1);
+            t.col = col;
+            t
+        }));
+        Some(u32::try_from(extra.iter().filter(|&&b| b == b'\n').count()).unwrap_or(u32::MAX))
+    }
+
     /// Whether a comment in `(text)` swallows the closing parenthesis (tokenising it without
     /// that parenthesis gives the same tokens).
     fn comment_ate_rest(&self, src: &[u8]) -> bool {
