@@ -75,7 +75,7 @@ pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
 /// Tokenise f-string expressions (`nesting` > 0), with a bound on how deep they nest.
 pub(crate) fn tokenize_nested(source: &[u8], opts: LexOptions, nesting: u32) -> Tokens {
     let text = normalize_newlines(source);
-    let mut lx = Lexer::new(&text, opts);
+    let mut lx = Lexer::new(text, opts);
     lx.nesting = nesting;
     lx.run();
     lx.out
@@ -119,13 +119,14 @@ pub(crate) fn is_ident_tail(b: u8) -> bool {
 
 /// Cursor over normalised source with MicroPython's line/column bookkeeping.
 ///
-/// The source is shared (`Rc`) so that cloning a cursor to read ahead is cheap, and it can
-/// grow: mpy-cross lexes the `.format(...)` call of an f-string as text inserted into its
-/// input after the literal, so a token begun in that text runs on into the source behind it
-/// (see [`Cursor::insert`]).
+/// The source is shared (`Rc`) so that cloning a cursor to read ahead is cheap, and text
+/// can be inserted at the cursor: mpy-cross lexes the `.format(...)` call of an f-string as
+/// text inserted into its input after the literal, so a token begun in that text runs on
+/// into the source behind it (see [`Cursor::insert`]). Bytes before the cursor are never
+/// read again, so an insertion overwrites them instead of moving what follows.
 #[derive(Clone)]
 pub(crate) struct Cursor {
-    pub(crate) src: Rc<[u8]>,
+    pub(crate) src: Rc<Vec<u8>>,
     pub(crate) pos: usize,
     pub(crate) line: u32,
     pub(crate) col: u32,
@@ -136,9 +137,9 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
-    pub(crate) fn new(src: &[u8], line: u32, col: u32) -> Self {
+    pub(crate) fn new(src: Vec<u8>, line: u32, col: u32) -> Self {
         Cursor {
-            src: Rc::from(src),
+            src: Rc::new(src),
             pos: 0,
             line,
             col,
@@ -190,21 +191,26 @@ impl Cursor {
         if text.is_empty() {
             return;
         }
-        let mut src = Vec::with_capacity(self.src.len() + text.len() + 1);
-        src.extend_from_slice(&self.src[..self.pos]);
-        src.extend_from_slice(text);
-        src.extend_from_slice(&self.src[self.pos..]);
+        let src = Rc::make_mut(&mut self.src);
+        if self.pos < text.len() {
+            // Make room before the cursor, with spare room for later insertions.
+            let room = text.len().max(src.len() / 8).max(256);
+            src.splice(0..0, std::iter::repeat_n(0, room));
+            self.pos += room;
+            for end in &mut self.inserted {
+                *end += room;
+            }
+        }
+        let start = self.pos - text.len();
+        src[start..self.pos].copy_from_slice(text);
         // Input must end in a newline, and one read from inserted text does not count
         // (observed: `x = (f"a"` + newline fails on line 3, at the end of the input).
-        if src.last() != Some(&b'\n') {
+        if self.pos == src.len() && text.last() != Some(&b'\n') {
             src.push(b'\n');
         }
-        self.src = Rc::from(src);
-        for end in &mut self.inserted {
-            *end += text.len();
-        }
-        self.inserted.push(self.pos + text.len());
-        self.inserted_end = self.pos + text.len();
+        self.inserted.push(self.pos);
+        self.inserted_end = self.pos;
+        self.pos = start;
     }
 
     /// How many inserted texts the cursor is inside.
@@ -232,7 +238,8 @@ struct Skipped {
 }
 
 impl Lexer {
-    fn new(src: &[u8], opts: LexOptions) -> Self {
+    fn new(src: Vec<u8>, opts: LexOptions) -> Self {
+        let capacity = src.len() / 4 + 8;
         Lexer {
             cur: Cursor::new(src, 1, 1),
             opts,
@@ -242,7 +249,7 @@ impl Lexer {
             // Python averages well over four bytes a token; reserving up front spares the
             // token list its repeated growth (and copies) on large modules.
             out: Tokens {
-                tokens: Vec::with_capacity(src.len() / 4 + 8),
+                tokens: Vec::with_capacity(capacity),
                 raise: None,
             },
             first: true,
@@ -465,11 +472,16 @@ impl Lexer {
         let mut fstring_seen = false;
         // A t-string after other pieces: mpy-cross gives a syntax error where the run ends.
         let mut template_mixed = false;
+        // A t-string after bytes: mpy-cross fails there without reading it.
+        let mut template_after_bytes = None;
         while string::starts_literal(&self.cur, self.opts.tstrings) {
             let prefix = string::read_prefix(&self.cur, self.opts.tstrings);
             if prefix.template {
                 match kind {
-                    Some(TokenKind::Bytes) => break,
+                    Some(TokenKind::Bytes) => {
+                        template_after_bytes = Some((self.cur.line, self.cur.col));
+                        break;
+                    }
                     // Empty plain literals before a t-string are ignored.
                     _ if value.is_empty() && !fstring_seen && !bad => {
                         return self.lex_template_run(line, col)
@@ -573,6 +585,13 @@ impl Lexer {
             kind.unwrap_or(TokenKind::String)
         };
         self.push(kind, line, col, value);
+        if let Some((l, c)) = template_after_bytes {
+            // Observed: `b"" t"{"` is "invalid syntax" on the t-string's line, never
+            // "malformed f-string", so lexing ends at its prefix.
+            self.push(TokenKind::Invalid, l, c, Vec::new());
+            self.push(TokenKind::End, l, c, Vec::new());
+            return true;
+        }
         if template_mixed && kind == TokenKind::String {
             let (l, c) = (self.cur.line, self.cur.col);
             self.push(TokenKind::Invalid, l, c, Vec::new());

@@ -38,8 +38,10 @@
 //!   right after its last piece (`t"a{x}b" "'c'"` has the pieces `('a', 'bc')`,
 //!   `t"a{x}b" ", 5"` the pieces `('a', 'b', 5)`, `"c"` is a syntax error, `"#"` comments
 //!   out the rest of the template and of the line); an f-string in the run is read, and
-//!   raises "malformed f-string" for an empty field, before the run fails; any other mix
-//!   with a t-string is a syntax error where the run ends.
+//!   raises "malformed f-string" for an empty field, before the run fails; a bad escape in
+//!   a plain literal of the run fails where the run starts; any other mix with a t-string
+//!   is a syntax error where the run ends. A t-string right after a bytes literal is a
+//!   syntax error on its own line and is not read (`b"" t"{"` is no "malformed f-string").
 //!
 //! Known differences (all in code mpy-cross mostly rejects too; found by
 //! `scripts/fstring-fuzz --tstrings`): a t-string with fields followed by another t-string
@@ -375,7 +377,9 @@ impl Lexer {
                     }
                     run.push((Literal::Other, prefix.raw));
                 } else if piece.invalid {
-                    run.push((Literal::Other, prefix.raw));
+                    // A bad escape makes the whole run one invalid token.
+                    self.push(TokenKind::Invalid, line, col, Vec::new());
+                    return true;
                 } else if !piece.value.is_empty() {
                     // An empty plain literal adds nothing to the token and is ignored.
                     run.push((Literal::Plain(piece.value), prefix.raw));
