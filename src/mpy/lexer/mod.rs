@@ -482,10 +482,9 @@ impl Lexer {
                         template_after_bytes = Some((self.cur.line, self.cur.col));
                         break;
                     }
-                    // Empty plain literals before a t-string are ignored.
-                    _ if value.is_empty() && !fstring_seen && !bad => {
-                        return self.lex_template_run(line, col)
-                    }
+                    // Plain literals before a t-string become source text after the name
+                    // (empty ones vanish).
+                    _ if !fstring_seen && !bad => return self.lex_template_run(line, col, &value),
                     _ => {}
                 }
                 if let Err(e) = self.skip_template_piece(&prefix) {

@@ -32,7 +32,10 @@
 //!     the quote character or a newline breaks it;
 //!   - a `#` in an expression comments out the rest of the template and of the source line.
 //! * In raw literals a backslash escapes nothing, not even the closing quote.
-//! * Adjacent literals: empty plain literals are ignored; a bytes literal ends the run;
+//! * Adjacent literals: the decoded values of plain literals before the first t-string are
+//!   lexed as source right after the name `__template__` (`", 7 #" t"b"` is the tuple
+//!   `__template__, 7`, the rest commented out; `"a" t"b"` is a syntax error; empty ones
+//!   vanish); a bytes literal ends the run;
 //!   `t"a" t"b" t"c{x}"` becomes `__template__('a'(('b'((...`, with the parentheses left
 //!   open; the decoded values of plain literals after the last t-string are lexed as source
 //!   right after its last piece (`t"a{x}b" "'c'"` has the pieces `('a', 'bc')`,
@@ -44,14 +47,16 @@
 //!   syntax error on its own line and is not read (`b"" t"{"` is no "malformed f-string").
 //!
 //! Known differences (all in code mpy-cross mostly rejects too; found by
-//! `scripts/fstring-fuzz --tstrings`): a t-string with fields followed by another t-string
-//! (mpy-cross folds the later literals into the first one's piece tuple and sometimes even
-//! compiles it, `t"{x}" "#\n" t"a"`; here it is a syntax error where the run ends); a plain
-//! literal whose value leaves a string or bracket open after a t-string (mpy-cross runs on
-//! through the rest of the template); a `#` in a field when a later field's text holds a
-//! newline (mpy-cross resumes lexing after that newline); raw triple-quoted pieces ending in
-//! a backslash-quote or quote characters; `\{` in the f-string spec of a raw t-string;
-//! t-strings nested more than 64 deep. Those differ in the reported line or in accepting.
+//! `scripts/fstring-fuzz --tstrings`, which agrees on 993 of 1,000 programs): a t-string
+//! with fields followed by another t-string (mpy-cross folds the later literals into the
+//! first one's piece tuple and sometimes even compiles it, `t"{x}" "#\n" t"""t"q"""`; here
+//! it is a syntax error where the run ends); an f-string before a t-string in a run
+//! (`f"#" t"b"` compiles in mpy-cross); a plain literal in a run whose value leaves a string
+//! open (mpy-cross runs it on through the rest of the template; here a syntax error where
+//! the run ends); a `#` in a field when a later field's text holds a newline (mpy-cross
+//! resumes lexing after that newline); raw triple-quoted pieces ending in a backslash-quote
+//! or quote characters; `\{` in the f-string spec of a raw t-string; t-strings nested more
+//! than 64 deep. Those differ in the reported line or in accepting.
 
 use super::{
     fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, Token, TokenKind,
@@ -336,7 +341,8 @@ fn decode(raw: &[u8], raw_prefix: bool) -> Result<Option<Vec<u8>>, LexError> {
 impl Lexer {
     /// Lex a run of adjacent literals whose first one is a t-string (the cursor is on its
     /// prefix). Returns false when an error was raised.
-    pub(super) fn lex_template_run(&mut self, line: u32, col: u32) -> bool {
+    /// `lead` holds the decoded values of the plain literals before the first t-string.
+    pub(super) fn lex_template_run(&mut self, line: u32, col: u32, lead: &[u8]) -> bool {
         let mut run: Vec<(Literal, bool)> = Vec::new();
         while string::starts_literal(&self.cur, true) {
             let prefix = string::read_prefix(&self.cur, true);
@@ -419,6 +425,18 @@ impl Lexer {
             self.push(TokenKind::Invalid, at_line, at_col, Vec::new());
             return true;
         }
+        // Plain literals before the first t-string are source text right after the name
+        // (`", 7 #" t"b"` is the tuple `__template__, 7`, the rest commented out).
+        let at_line = match lead {
+            [] => at_line,
+            _ => match self.emit_inserted(lead, at_line, at_col, 0) {
+                Some(lines) => {
+                    self.cur.line += lines;
+                    at_line + lines
+                }
+                None => return true,
+            },
+        };
         self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
         let last = decoded.len() - 1;
         let mut at = at_line;
@@ -557,7 +575,7 @@ impl Lexer {
             self.push(TokenKind::String, at, col, p.clone());
             at += shift;
             if !extra.is_empty() && k + 1 == d.pieces.len() {
-                match self.emit_extra(extra, at, col) {
+                match self.emit_inserted(extra, at, col, 2) {
                     Some(lines) => at += lines,
                     None => return false,
                 }
@@ -671,11 +689,12 @@ fn fstring_piece_error(body: &[u8], raw: bool) -> Result<(), LexError> {
 }
 
 impl Lexer {
-    /// Push the tokens of `extra` (plain literal values that follow a t-string), lexed as
-    /// source right after its last piece at line `at`: a string first joins that piece.
-    /// Returns the newlines `extra` holds, or `None` if lexing must stop (an error was
-    /// raised, or a comment swallowed the rest of the template).
-    fn emit_extra(&mut self, extra: &[u8], at: u32, col: u32) -> Option<u32> {
+    /// Push the tokens of `extra` (plain literal values in a t-string run), lexed as source
+    /// at line `at`: a string first joins a string token just pushed (a t-string's last
+    /// piece). Returns the newlines `extra` holds, or `None` if lexing must stop (an error
+    /// was raised, or a comment swallowed the rest of the template, leaving `open`
+    /// brackets of it open).
+    fn emit_inserted(&mut self, extra: &[u8], at: u32, col: u32, open: i64) -> Option<u32> {
         let mut src = Vec::with_capacity(extra.len() + 2);
         src.push(b'(');
         src.extend_from_slice(extra);
@@ -694,15 +713,7 @@ impl Lexer {
             self.push(TokenKind::Invalid, at, col, Vec::new());
             return None;
         }
-        if extra.contains(&b'#') && self.comment_ate_rest(&src) {
-            // The comment runs on through the rest of the template and the source line;
-            // the tuple and the call stay open.
-            self.brackets += 2;
-            while !self.cur.at_end() && !self.cur.is(b'\n') {
-                self.cur.bump();
-            }
-            return None;
-        }
+        let comment_ate_rest = extra.contains(&b'#') && self.comment_ate_rest(&src);
         let mut toks: Vec<Token> = toks
             .tokens
             .into_iter()
@@ -722,11 +733,22 @@ impl Lexer {
                 toks.next();
             }
         }
+        let before = self.out.tokens.len();
         self.out.tokens.extend(toks.map(|mut t| {
             t.line = at + t.line.saturating_sub(1);
             t.col = col;
             t
         }));
+        // Brackets the text leaves open stay open for what follows.
+        self.brackets += fstring::open_brackets(&self.out.tokens[before..]);
+        if comment_ate_rest {
+            // The comment runs on through the rest of the template and the source line.
+            self.brackets += open;
+            while !self.cur.at_end() && !self.cur.is(b'\n') {
+                self.cur.bump();
+            }
+            return None;
+        }
         Some(u32::try_from(extra.iter().filter(|&&b| b == b'\n').count()).unwrap_or(u32::MAX))
     }
 
