@@ -11,14 +11,14 @@
 //!   encoding of the code point; in bytes literals `\u`/`\U` stay literally.
 //! * `\N{...}` raises `NotImplementedError: unicode name escapes` (no line is reported).
 //! * A `\x`, `\u` or `\U` escape cut short by a non-hex character swallows that character,
-//!   quotes and newlines included ([`string::escape_len`]).
+//!   quotes and newlines included (`string::escape_len`).
 //! * Numbers swallow letters, digits, `.` and `_` greedily (so `1if` is one bad number).
 //! * `__debug__` becomes `True` at optimisation level 0, `False` otherwise.
 //! * NEWLINE carries the line where the logical line ended; INDENT and DEDENT carry the
 //!   line of the next real token; a dedent to an unknown level turns the NEWLINE into a
 //!   `DedentMismatch` token.
 //! * f-strings are rewritten into `'...'.format(...)`: the literal becomes a string token
-//!   and the call is inserted into the source text behind it ([`Cursor::insert`]).
+//!   and the call is inserted into the source text behind it (`Cursor::insert`).
 //! * t-strings become `__template__(...)` call tokens when [`LexOptions::tstrings`] is on
 //!   (MicroPython 1.29; CircuitPython 10 has none, so there `t"..."` is a name and a string).
 

@@ -47,16 +47,22 @@
 //!   syntax error on its own line and is not read (`b"" t"{"` is no "malformed f-string").
 //!
 //! Known differences (all in code mpy-cross mostly rejects too; found by
-//! `scripts/fstring-fuzz --tstrings`, which agrees on 993 of 1,000 programs): a t-string
-//! with fields followed by another t-string (mpy-cross folds the later literals into the
-//! first one's piece tuple and sometimes even compiles it, `t"{x}" "#\n" t"""t"q"""`; here
-//! it is a syntax error where the run ends); an f-string before a t-string in a run
-//! (`f"#" t"b"` compiles in mpy-cross); a plain literal in a run whose value leaves a string
-//! open (mpy-cross runs it on through the rest of the template; here a syntax error where
-//! the run ends); a `#` in a field when a later field's text holds a newline (mpy-cross
-//! resumes lexing after that newline); raw triple-quoted pieces ending in a backslash-quote
-//! or quote characters; `\{` in the f-string spec of a raw t-string; t-strings nested more
-//! than 64 deep. Those differ in the reported line or in accepting.
+//! `scripts/fstring-fuzz --tstrings 1000`, which agrees on 994 of 1,000 programs):
+//! * a t-string with fields followed by another t-string: mpy-cross folds the later
+//!   literals into the first one's piece tuple and sometimes even compiles it
+//!   (`t"{x}" "#\n" t"""t"q"""`); here it is a syntax error where the run ends;
+//! * an f-string before a t-string in a run (`f"#" t"b"` compiles in mpy-cross);
+//! * a plain literal in a run whose value leaves a string open: mpy-cross runs it on
+//!   through the rest of the template; here it is a syntax error where the value goes;
+//! * a t-string right after a bytes literal whose text runs on to a later line: mpy-cross
+//!   sometimes reads it (failing later, or raising "malformed f-string"); here it always
+//!   fails on its own line;
+//! * a `#` in a field when a later field's text holds a newline (mpy-cross resumes lexing
+//!   after that newline);
+//! * raw triple-quoted pieces ending in a backslash-quote or quote characters; `\{` in the
+//!   f-string spec of a raw t-string; t-strings nested more than 64 deep.
+//!
+//! Those differ in the reported line or in accepting.
 
 use super::{
     fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, Token, TokenKind,
