@@ -16,21 +16,38 @@
 //!   no default conversion.
 //! * Every argument is written `(expr),`, so `f'{ }'` formats an empty tuple and a single
 //!   argument still leaves an `arglist` node.
-//! * The `.format(...)` tokens carry the line where the string token ended, and brackets an
-//!   argument leaves open stay open after it.
+//! * The call `.format((arg),...,)` is lexed as text inserted into the source where the
+//!   lexer stands after the literal and the blanks behind it (see [`format_call`] and
+//!   `Cursor::insert`): its tokens carry the line reached there, the newlines of the
+//!   arguments move every later line down, brackets an argument leaves open stay open, and
+//!   a token an argument leaves unfinished (`f"{'''}"`) runs on into the source. At the end
+//!   of the input one more newline follows the call.
 //! * A field with no expression at all (`f'{}'`, `f'{=}'`) is `SyntaxError: malformed
 //!   f-string` in mpy-cross 1.29 (MicroPython 1.26.1 accepted it); see [`empty_fields`].
 //!   The CircuitPython target gets the same rule: mpy-format §4.1 lists no lexer difference
 //!   but t-strings (not checked against CircuitPython's own mpy-cross).
 
-use super::{tokenize_nested, Cursor, LexError, LexOptions, Token, TokenKind};
+use super::{string, tokenize_nested, Cursor, LexError, LexOptions, Token, TokenKind};
 
-/// f-strings inside f-string expressions deeper than this are refused (invalid token).
-const MAX_NESTING: u32 = 8;
+/// f-strings inside f-string expressions deeper than this are refused (invalid token), which
+/// bounds the work on pathological input; mpy-cross runs out of memory well before.
+pub(crate) const MAX_NESTING: usize = 1000;
+
+/// The text mpy-cross lexes after an f-string: `.format((arg),...,)`.
+pub(crate) fn format_call(args: &[Vec<u8>]) -> Vec<u8> {
+    let mut text = b".format(".to_vec();
+    for arg in args {
+        text.push(b'(');
+        text.extend_from_slice(arg);
+        text.extend_from_slice(b"),");
+    }
+    text.push(b')');
+    text
+}
 
 /// Split an f-string body (escapes still in it) into the `str.format` template (escapes
 /// still in it) and the text of each argument expression. `None`: malformed.
-pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+pub(crate) fn split(body: &[u8], raw: bool) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
     let mut fmt = Vec::with_capacity(body.len());
     let mut args = Vec::new();
     let mut i = 0;
@@ -53,14 +70,14 @@ pub(crate) fn split(body: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
             fmt.push(b'{');
         }
         let Some(&b) = body.get(i) else { break };
-        fmt.push(b);
-        i += 1;
-        if b == b'\\' {
-            if let Some(&n) = body.get(i) {
-                fmt.push(n);
-                i += 1;
-            }
+        let len = match b {
+            b'\\' if !raw => string::escape_len(body, i, false),
+            b'\\' => 2,
+            _ => 1,
         }
+        .min(body.len() - i);
+        fmt.extend_from_slice(&body[i..i + len]);
+        i += len;
     }
     Some((fmt, args))
 }
@@ -97,7 +114,7 @@ pub(crate) fn field_end(text: &[u8], start: usize) -> Option<usize> {
 /// `f"{'a { b'}")` then takes the source up to the next field end, and the syntax error
 /// falls on a later line. If the literal is unterminated, `Err` holds the text outside fields
 /// read until then: mpy-cross decodes escapes as it reads, so a `\N{...}` there still raises.
-pub(crate) fn read_raw(cur: &mut Cursor<'_>) -> Result<Vec<u8>, Vec<u8>> {
+pub(crate) fn read_raw(cur: &mut Cursor, raw: bool) -> Result<Vec<u8>, Vec<u8>> {
     let mut template = Vec::new();
     let Some(quote) = cur.peek(0) else {
         return Err(template);
@@ -123,13 +140,20 @@ pub(crate) fn read_raw(cur: &mut Cursor<'_>) -> Result<Vec<u8>, Vec<u8>> {
             }
             return Ok(body);
         }
+        if b == b'\\' && !raw {
+            for _ in 0..string::escape_len(&cur.src, cur.pos, false) {
+                template.extend(cur.peek(0));
+                cur.bump();
+            }
+            continue;
+        }
         template.push(b);
         cur.bump();
         if b == b'\\' || (b == b'{' && cur.is(b'{')) {
             template.extend(cur.peek(0));
             cur.bump();
         } else if b == b'{' {
-            let Some(end) = field_end(cur.src, cur.pos) else {
+            let Some(end) = field_end(&cur.src, cur.pos) else {
                 return Err(template);
             };
             while cur.pos < end {
@@ -154,8 +178,9 @@ pub(crate) enum EmptyFields {
 /// in order, an empty field makes the literal malformed, a backslash after it (in a non-raw
 /// literal: other than a line continuation) makes it an invalid token instead, and a later
 /// empty field makes it malformed again (`f"{}\n"` is invalid, `f"{}\n{}"`, `f"\n{}"` and
-/// `f"{}\` + newline are malformed). A `\x`, `\u` or `\U` escape takes its 2, 4 or 8
-/// characters whatever they are, so `f"\x4{}"` has no field.
+/// `f"{}\` + newline are malformed). A `\x`, `\u` or `\U` escape ends at its first
+/// character that is not a hex digit and swallows it, so `f"\x4{}"` has no field (see
+/// [`string::escape_len`]).
 pub(crate) fn empty_fields(body: &[u8], raw: bool) -> EmptyFields {
     let mut state = EmptyFields::Harmless;
     let mut i = 0;
@@ -175,12 +200,10 @@ pub(crate) fn empty_fields(body: &[u8], raw: bool) -> EmptyFields {
             if (raw || next != Some(b'\n')) && state == EmptyFields::Malformed {
                 state = EmptyFields::Invalid;
             }
-            i += 2 + match next {
-                _ if raw => 0,
-                Some(b'x') => 2,
-                Some(b'u') => 4,
-                Some(b'U') => 8,
-                _ => 0,
+            i += if raw {
+                2
+            } else {
+                string::escape_len(body, i, false)
             };
         } else {
             i += 1;
@@ -209,7 +232,9 @@ pub(crate) enum FormatCallError {
     Raise(LexError, u32, u32),
 }
 
-/// Append `.format((arg),...,)` after the string token just pushed, and return how many
+/// Append the tokens of `.format((arg),...,)` after the string token just pushed (the
+/// f-string spec of a t-string field; f-strings themselves go through [`format_call`]),
+/// and return how many
 /// newlines the argument texts hold: MicroPython lexes those texts after the string, so
 /// their newlines move the argument tokens and every later line down once more (mpy-cross
 /// line tables show it). On a raise, the argument tokens before it are appended.
@@ -221,7 +246,7 @@ pub(crate) fn emit_format_call(
     opts: LexOptions,
     nesting: u32,
 ) -> Result<u32, FormatCallError> {
-    if nesting >= MAX_NESTING {
+    if usize::try_from(nesting).map_or(true, |n| n >= MAX_NESTING) {
         return Err(FormatCallError::Invalid);
     }
     let tok = |kind, line, text: &[u8]| Token {

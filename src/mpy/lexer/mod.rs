@@ -10,12 +10,15 @@
 //! * In str literals `\xNN`, `\uNNNN`, `\UNNNNNNNN` and octal escapes produce the UTF-8
 //!   encoding of the code point; in bytes literals `\u`/`\U` stay literally.
 //! * `\N{...}` raises `NotImplementedError: unicode name escapes` (no line is reported).
+//! * A `\x`, `\u` or `\U` escape cut short by a non-hex character swallows that character,
+//!   quotes and newlines included (`string::escape_len`).
 //! * Numbers swallow letters, digits, `.` and `_` greedily (so `1if` is one bad number).
 //! * `__debug__` becomes `True` at optimisation level 0, `False` otherwise.
 //! * NEWLINE carries the line where the logical line ended; INDENT and DEDENT carry the
 //!   line of the next real token; a dedent to an unknown level turns the NEWLINE into a
 //!   `DedentMismatch` token.
-//! * f-strings are rewritten into `'...'.format(...)` tokens (MicroPython target).
+//! * f-strings are rewritten into `'...'.format(...)`: the literal becomes a string token
+//!   and the call is inserted into the source text behind it (`Cursor::insert`).
 //! * t-strings become `__template__(...)` call tokens when [`LexOptions::tstrings`] is on
 //!   (MicroPython 1.29; CircuitPython 10 has none, so there `t"..."` is a name and a string).
 
@@ -25,6 +28,8 @@ mod string;
 mod tests;
 mod token;
 mod tstring;
+
+use std::rc::Rc;
 
 pub use token::{Token, TokenKind};
 
@@ -70,7 +75,7 @@ pub fn tokenize(source: &[u8], opts: LexOptions) -> Tokens {
 /// Tokenise f-string expressions (`nesting` > 0), with a bound on how deep they nest.
 pub(crate) fn tokenize_nested(source: &[u8], opts: LexOptions, nesting: u32) -> Tokens {
     let text = normalize_newlines(source);
-    let mut lx = Lexer::new(&text, opts);
+    let mut lx = Lexer::new(text, opts);
     lx.nesting = nesting;
     lx.run();
     lx.out
@@ -113,21 +118,33 @@ pub(crate) fn is_ident_tail(b: u8) -> bool {
 }
 
 /// Cursor over normalised source with MicroPython's line/column bookkeeping.
+///
+/// The source is shared (`Rc`) so that cloning a cursor to read ahead is cheap, and text
+/// can be inserted at the cursor: mpy-cross lexes the `.format(...)` call of an f-string as
+/// text inserted into its input after the literal, so a token begun in that text runs on
+/// into the source behind it (see [`Cursor::insert`]). Bytes before the cursor are never
+/// read again, so an insertion overwrites them instead of moving what follows.
 #[derive(Clone)]
-pub(crate) struct Cursor<'a> {
-    pub(crate) src: &'a [u8],
+pub(crate) struct Cursor {
+    pub(crate) src: Rc<Vec<u8>>,
     pub(crate) pos: usize,
     pub(crate) line: u32,
     pub(crate) col: u32,
+    /// Ends of the inserted texts the cursor is inside, innermost last.
+    inserted: Vec<usize>,
+    /// The innermost of `inserted` (0 when there is none), checked on every byte.
+    inserted_end: usize,
 }
 
-impl<'a> Cursor<'a> {
-    pub(crate) fn new(src: &'a [u8], line: u32, col: u32) -> Self {
+impl Cursor {
+    pub(crate) fn new(src: Vec<u8>, line: u32, col: u32) -> Self {
         Cursor {
-            src,
+            src: Rc::new(src),
             pos: 0,
             line,
             col,
+            inserted: Vec::new(),
+            inserted_end: 0,
         }
     }
 
@@ -145,21 +162,65 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn bump(&mut self) {
         let Some(b) = self.peek(0) else { return };
+        let inside = self.pos < self.inserted_end;
         match b {
             b'\n' => {
                 self.line += 1;
-                self.col = 1;
+                if !inside {
+                    self.col = 1;
+                }
             }
+            // Inserted text keeps the column where it was inserted (portlib's choice: the
+            // column is invisible in the bytecode and mpy-cross prints none).
+            _ if inside => {}
             // Tabs advance to the next multiple of 8 (plus one, columns being 1-based).
             b'\t' => self.col = ((self.col - 1 + 8) / 8) * 8 + 1,
             _ => self.col += 1,
         }
         self.pos += 1;
+        if self.pos == self.inserted_end {
+            while self.inserted.last().is_some_and(|&end| self.pos >= end) {
+                self.inserted.pop();
+            }
+            self.inserted_end = self.inserted.last().copied().unwrap_or(0);
+        }
+    }
+
+    /// Insert `text` at the cursor, to be read next.
+    pub(crate) fn insert(&mut self, text: &[u8]) {
+        if text.is_empty() {
+            return;
+        }
+        let src = Rc::make_mut(&mut self.src);
+        if self.pos < text.len() {
+            // Make room before the cursor, with spare room for later insertions.
+            let room = text.len().max(src.len() / 8).max(256);
+            src.splice(0..0, std::iter::repeat_n(0, room));
+            self.pos += room;
+            for end in &mut self.inserted {
+                *end += room;
+            }
+        }
+        let start = self.pos - text.len();
+        src[start..self.pos].copy_from_slice(text);
+        // Input must end in a newline, and one read from inserted text does not count
+        // (observed: `x = (f"a"` + newline fails on line 3, at the end of the input).
+        if self.pos == src.len() && text.last() != Some(&b'\n') {
+            src.push(b'\n');
+        }
+        self.inserted.push(self.pos);
+        self.inserted_end = self.pos;
+        self.pos = start;
+    }
+
+    /// How many inserted texts the cursor is inside.
+    pub(crate) fn insert_depth(&self) -> usize {
+        self.inserted.len()
     }
 }
 
-struct Lexer<'a> {
-    cur: Cursor<'a>,
+struct Lexer {
+    cur: Cursor,
     opts: LexOptions,
     indents: Vec<u32>,
     pending_dents: i64,
@@ -176,8 +237,9 @@ struct Skipped {
     newline_at: Option<(u32, u32)>,
 }
 
-impl<'a> Lexer<'a> {
-    fn new(src: &'a [u8], opts: LexOptions) -> Self {
+impl Lexer {
+    fn new(src: Vec<u8>, opts: LexOptions) -> Self {
+        let capacity = src.len() / 4 + 8;
         Lexer {
             cur: Cursor::new(src, 1, 1),
             opts,
@@ -187,7 +249,7 @@ impl<'a> Lexer<'a> {
             // Python averages well over four bytes a token; reserving up front spares the
             // token list its repeated growth (and copies) on large modules.
             out: Tokens {
-                tokens: Vec::with_capacity(src.len() / 4 + 8),
+                tokens: Vec::with_capacity(capacity),
                 raise: None,
             },
             first: true,
@@ -410,15 +472,19 @@ impl<'a> Lexer<'a> {
         let mut fstring_seen = false;
         // A t-string after other pieces: mpy-cross gives a syntax error where the run ends.
         let mut template_mixed = false;
+        // A t-string after bytes: mpy-cross fails there without reading it.
+        let mut template_after_bytes = None;
         while string::starts_literal(&self.cur, self.opts.tstrings) {
             let prefix = string::read_prefix(&self.cur, self.opts.tstrings);
             if prefix.template {
                 match kind {
-                    Some(TokenKind::Bytes) => break,
-                    // Empty plain literals before a t-string are ignored.
-                    _ if value.is_empty() && !fstring_seen && !bad => {
-                        return self.lex_template_run(line, col)
+                    Some(TokenKind::Bytes) => {
+                        template_after_bytes = Some((self.cur.line, self.cur.col));
+                        break;
                     }
+                    // Plain literals before a t-string become source text after the name
+                    // (empty ones vanish).
+                    _ if !fstring_seen && !bad => return self.lex_template_run(line, col, &value),
                     _ => {}
                 }
                 if let Err(e) = self.skip_template_piece(&prefix) {
@@ -446,18 +512,18 @@ impl<'a> Lexer<'a> {
                 // format fields, MicroPython's documented f-string difference).
                 fstring_seen = true;
                 let start = self.cur.clone();
-                let mut piece = string::read_literal(&mut self.cur, true, false);
+                let mut piece = string::read_literal(&mut self.cur, true, false, prefix.raw);
                 let mut parts = if piece.unterminated {
                     None
                 } else {
-                    fstring::split(&piece.value)
+                    fstring::split(&piece.value, prefix.raw)
                 };
                 if parts.is_none() {
                     // A field may run past the quote that ends the literal as a plain string.
                     let mut raw = start;
-                    match fstring::read_raw(&mut raw) {
+                    match fstring::read_raw(&mut raw, prefix.raw) {
                         Ok(body) => {
-                            parts = fstring::split(&body);
+                            parts = fstring::split(&body, prefix.raw);
                             piece.value = body;
                             self.cur = raw;
                         }
@@ -493,7 +559,8 @@ impl<'a> Lexer<'a> {
                     None => bad = true,
                 }
             } else {
-                let piece = string::read_literal(&mut self.cur, prefix.raw, prefix.bytes);
+                let piece =
+                    string::read_literal(&mut self.cur, prefix.raw, prefix.bytes, prefix.raw);
                 if let Some(e) = piece.raise {
                     return self.raise(e, line, col);
                 }
@@ -517,37 +584,28 @@ impl<'a> Lexer<'a> {
             kind.unwrap_or(TokenKind::String)
         };
         self.push(kind, line, col, value);
+        if let Some((l, c)) = template_after_bytes {
+            // Observed: `b"" t"{"` is "invalid syntax" on the t-string's line, never
+            // "malformed f-string", so lexing ends at its prefix.
+            self.push(TokenKind::Invalid, l, c, Vec::new());
+            self.push(TokenKind::End, l, c, Vec::new());
+            return true;
+        }
         if template_mixed && kind == TokenKind::String {
             let (l, c) = (self.cur.line, self.cur.col);
             self.push(TokenKind::Invalid, l, c, Vec::new());
         }
         if fstring_seen && kind == TokenKind::String {
-            // The format call is lexed where the string token ended.
-            let (end_line, end_col) = (self.cur.line, self.cur.col);
-            let tokens = &mut self.out.tokens;
-            let first = tokens.len();
-            let done = fstring::emit_format_call(
-                tokens,
-                &fargs,
-                end_line,
-                end_col,
-                self.opts,
-                self.nesting,
-            );
-            match done {
-                Ok(extra) => {
-                    self.cur.line += extra;
-                    // MicroPython lexes the call as source, so brackets an argument leaves
-                    // open stay open for what follows (newlines there are not NEWLINEs).
-                    self.brackets += fstring::open_brackets(&self.out.tokens[first..]);
-                }
-                Err(fstring::FormatCallError::Invalid) => {
-                    self.push(TokenKind::Invalid, end_line, end_col, Vec::new())
-                }
-                Err(fstring::FormatCallError::Raise(e, at_line, at_col)) => {
-                    return self.raise(e, at_line, at_col)
-                }
+            // mpy-cross lexes the format call as text inserted where the string token
+            // ended: its tokens take the lines reached there, newlines in the arguments
+            // move everything after them down, brackets an argument leaves open stay open,
+            // and a token left unfinished (an open quote) runs on into the source.
+            if self.cur.insert_depth() >= fstring::MAX_NESTING {
+                let (l, c) = (self.cur.line, self.cur.col);
+                self.push(TokenKind::Invalid, l, c, Vec::new());
+                return true;
             }
+            self.cur.insert(&fstring::format_call(&fargs));
         }
         true
     }

@@ -13,7 +13,7 @@ pub(crate) struct Prefix {
     pub(crate) template: bool,
 }
 
-fn prefix_at(cur: &Cursor<'_>, tstrings: bool) -> Option<Prefix> {
+fn prefix_at(cur: &Cursor, tstrings: bool) -> Option<Prefix> {
     let is_quote = |k: usize| matches!(cur.peek(k), Some(b'\'' | b'"'));
     let p = |raw, bytes, fstring, len| Prefix {
         len,
@@ -57,11 +57,11 @@ fn prefix_at(cur: &Cursor<'_>, tstrings: bool) -> Option<Prefix> {
     None
 }
 
-pub(crate) fn starts_literal(cur: &Cursor<'_>, tstrings: bool) -> bool {
+pub(crate) fn starts_literal(cur: &Cursor, tstrings: bool) -> bool {
     prefix_at(cur, tstrings).is_some()
 }
 
-pub(crate) fn read_prefix(cur: &Cursor<'_>, tstrings: bool) -> Prefix {
+pub(crate) fn read_prefix(cur: &Cursor, tstrings: bool) -> Prefix {
     prefix_at(cur, tstrings).unwrap_or(Prefix {
         len: 0,
         raw: false,
@@ -84,8 +84,9 @@ pub(crate) struct Piece {
 }
 
 /// Read one quoted literal starting at the quote. With `keep_escapes` (f-strings, raw
-/// strings) backslashes are kept with the following byte.
-pub(crate) fn read_literal(cur: &mut Cursor<'_>, keep_escapes: bool, bytes: bool) -> Piece {
+/// strings) backslashes are kept with the bytes they escape; `raw` makes a backslash pair
+/// with the next byte only.
+pub(crate) fn read_literal(cur: &mut Cursor, keep_escapes: bool, bytes: bool, raw: bool) -> Piece {
     let quote = cur.peek(0).unwrap_or(b'\'');
     cur.bump();
     let triple = cur.peek(0) == Some(quote) && cur.peek(1) == Some(quote);
@@ -102,18 +103,20 @@ pub(crate) fn read_literal(cur: &mut Cursor<'_>, keep_escapes: bool, bytes: bool
         let b = cur.peek(0).unwrap_or(0);
         if b == quote {
             closing += 1;
-            body.push(b);
         } else {
             closing = 0;
-            body.push(b);
-            if b == b'\\' {
-                cur.bump();
-                if let Some(n) = cur.peek(0) {
-                    body.push(n);
-                }
-            }
         }
-        cur.bump();
+        let len = if b != b'\\' {
+            1
+        } else if raw {
+            2
+        } else {
+            escape_len(&cur.src, cur.pos, bytes)
+        };
+        for _ in 0..len {
+            body.extend(cur.peek(0));
+            cur.bump();
+        }
     }
     let unterminated = closing < need;
     body.truncate(body.len() - closing.min(body.len()));
@@ -139,6 +142,30 @@ pub(crate) fn read_literal(cur: &mut Cursor<'_>, keep_escapes: bool, bytes: bool
             raise: Some(e),
         },
     }
+}
+
+/// How many bytes the escape starting with the backslash at `s[i]` spans in a literal that
+/// is not raw. Observed with mpy-cross 1.29: `\x`, `\u` and `\U` (the latter two not in
+/// bytes) read up to 2, 4 or 8 hex digits, and the first other character ends the escape
+/// *and is swallowed by it* (even a quote or a newline): `'\x4'\N{DASH}'` is one literal
+/// that raises, `'\x4\N{DASH}'` one without a `\N` escape.
+pub(crate) fn escape_len(s: &[u8], i: usize, bytes: bool) -> usize {
+    let digits = match s.get(i + 1) {
+        None => return 1,
+        Some(b'x') => 2,
+        Some(b'u') if !bytes => 4,
+        Some(b'U') if !bytes => 8,
+        Some(_) => return 2,
+    };
+    let mut j = i + 2;
+    for _ in 0..digits {
+        match s.get(j) {
+            Some(d) if d.is_ascii_hexdigit() => j += 1,
+            Some(_) => return j + 1 - i,
+            None => break,
+        }
+    }
+    j - i
 }
 
 /// Result of decoding escapes.
@@ -213,7 +240,9 @@ pub(crate) fn decode(body: &[u8], bytes: bool, raw: bool) -> Result<Decoded, Lex
                             i += 1;
                         }
                         None => {
+                            // The character that ends the escape early is swallowed.
                             ok = false;
+                            i = (i + 1).min(body.len());
                             break;
                         }
                     }

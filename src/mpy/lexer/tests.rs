@@ -45,9 +45,25 @@ fn str_escapes_give_utf8_and_bytes_keep_backslash_u() {
 
 #[test]
 fn bad_escapes_make_an_invalid_token() {
-    assert!(kinds(br"x = '\x4'").contains(&K::Invalid));
+    assert!(kinds(br"x = '\x4g'").contains(&K::Invalid));
     assert!(kinds(br"x = b'\777'").contains(&K::Invalid));
     assert!(kinds(br"x = '\U00110000'").contains(&K::Invalid));
+}
+
+#[test]
+fn short_hex_escapes_swallow_the_next_character() {
+    // The quote after `\x4` belongs to the escape: the literal runs on to the next quote.
+    assert_eq!(
+        lex(br"x = '\x4'\N{DASH}'").raise.map(|r| r.0),
+        Some(LexError::UnicodeNameEscape)
+    );
+    // The backslash after `\x4` is swallowed, so `\N` is no escape.
+    assert!(lex(br"x = '\x4\N{DASH}'").raise.is_none());
+    // A non-hex character ends the escape at once, so a later `\N` still counts.
+    assert!(lex(br"x = '\uq\N{DASH}'").raise.is_some());
+    // A newline too (the literal is then unterminated only at the next one).
+    assert!(kinds(b"x = '\\x4\n'\n").contains(&K::Invalid));
+    assert!(kinds(b"x = '\\x4\n\n").contains(&K::LonelyStringOpen));
 }
 
 #[test]
@@ -265,4 +281,43 @@ fn fstring_field_newlines_count_again_after_the_string() {
     assert_eq!(one.line, 3);
     let y = t.tokens.iter().rfind(|t| t.text == b"y").expect("y");
     assert_eq!(y.line, 4);
+}
+
+#[test]
+fn inserted_text_is_read_next_and_keeps_the_column() {
+    let read_all = |c: &mut Cursor| {
+        let mut out = Vec::new();
+        while let Some(b) = c.peek(0) {
+            out.push((b, c.col));
+            c.bump();
+        }
+        out
+    };
+    // Too little read yet to overwrite: the buffer makes room in front.
+    let mut c = Cursor::new(b"ab\n".to_vec(), 1, 1);
+    c.bump();
+    c.insert(b"XY");
+    assert_eq!(c.insert_depth(), 1);
+    let got = read_all(&mut c);
+    assert_eq!(got, [(b'X', 2), (b'Y', 2), (b'b', 2), (b'\n', 3)]);
+    assert_eq!(c.insert_depth(), 0);
+    // Nested: the inner text is read first, then the rest of the outer one.
+    let mut c = Cursor::new(b"0123456789\n".to_vec(), 1, 1);
+    for _ in 0..6 {
+        c.bump();
+    }
+    c.insert(b"ab");
+    c.bump();
+    c.insert(b"c");
+    assert_eq!(c.insert_depth(), 2);
+    let text: Vec<u8> = read_all(&mut c).into_iter().map(|(b, _)| b).collect();
+    assert_eq!(text, b"cb6789\n");
+    // At the end of the input a newline follows the inserted text.
+    let mut c = Cursor::new(b"a\n".to_vec(), 1, 1);
+    c.bump();
+    c.bump();
+    c.insert(b")");
+    let text: Vec<u8> = read_all(&mut c).into_iter().map(|(b, _)| b).collect();
+    assert_eq!(text, b")\n");
+    assert_eq!(c.line, 3);
 }

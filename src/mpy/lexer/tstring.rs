@@ -32,19 +32,41 @@
 //!     the quote character or a newline breaks it;
 //!   - a `#` in an expression comments out the rest of the template and of the source line.
 //! * In raw literals a backslash escapes nothing, not even the closing quote.
-//! * Adjacent literals: empty plain literals are ignored; a bytes literal ends the run;
-//!   `t"a" t"b" t"c{x}"` becomes `__template__('a'(('b'((...), ...` with the parentheses left
-//!   open; any other mix with a t-string is a syntax error where the run ends.
+//! * Adjacent literals: the decoded values of plain literals before the first t-string are
+//!   lexed as source right after the name `__template__` (`", 7 #" t"b"` is the tuple
+//!   `__template__, 7`, the rest commented out; `"a" t"b"` is a syntax error; empty ones
+//!   vanish); a bytes literal ends the run;
+//!   `t"a" t"b" t"c{x}"` becomes `__template__('a'(('b'((...`, with the parentheses left
+//!   open; the decoded values of plain literals after the last t-string are lexed as source
+//!   right after its last piece (`t"a{x}b" "'c'"` has the pieces `('a', 'bc')`,
+//!   `t"a{x}b" ", 5"` the pieces `('a', 'b', 5)`, `"c"` is a syntax error, `"#"` comments
+//!   out the rest of the template and of the line); an f-string in the run is read, and
+//!   raises "malformed f-string" for an empty field, before the run fails; a bad escape in
+//!   a plain literal of the run fails where the run starts; any other mix with a t-string
+//!   is a syntax error where the run ends. A t-string right after a bytes literal is a
+//!   syntax error on its own line and is not read (`b"" t"{"` is no "malformed f-string").
 //!
-//! Known differences (all in code mpy-cross mostly rejects too; found by random differential
-//! testing): a t-string with fields followed by another t-string (mpy-cross folds the later
-//! literals into the first one's piece tuple and sometimes even compiles it; here it is a
-//! syntax error where the run ends); a `#` in a field when a later field's text holds a
-//! newline (mpy-cross resumes lexing after that newline); raw triple-quoted pieces ending in
-//! a backslash-quote or quote characters; `\{` in the f-string spec of a raw t-string;
-//! t-strings nested more than 64 deep. Those differ in the reported line or in accepting.
+//! Known differences (all in code mpy-cross mostly rejects too; found by
+//! `scripts/fstring-fuzz --tstrings 1000`, which agrees on 994 of 1,000 programs):
+//! * a t-string with fields followed by another t-string: mpy-cross folds the later
+//!   literals into the first one's piece tuple and sometimes even compiles it
+//!   (`t"{x}" "#\n" t"""t"q"""`); here it is a syntax error where the run ends;
+//! * an f-string before a t-string in a run (`f"#" t"b"` compiles in mpy-cross);
+//! * a plain literal in a run whose value leaves a string open: mpy-cross runs it on
+//!   through the rest of the template; here it is a syntax error where the value goes;
+//! * a t-string right after a bytes literal whose text runs on to a later line: mpy-cross
+//!   sometimes reads it (failing later, or raising "malformed f-string"); here it always
+//!   fails on its own line;
+//! * a `#` in a field when a later field's text holds a newline (mpy-cross resumes lexing
+//!   after that newline);
+//! * raw triple-quoted pieces ending in a backslash-quote or quote characters; `\{` in the
+//!   f-string spec of a raw t-string; t-strings nested more than 64 deep.
+//!
+//! Those differ in the reported line or in accepting.
 
-use super::{fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, TokenKind};
+use super::{
+    fstring, is_space, string, tokenize_nested, Cursor, LexError, Lexer, Token, TokenKind,
+};
 
 /// The name a template literal calls (resolved like any other name).
 const TEMPLATE_NAME: &[u8] = b"__template__";
@@ -142,7 +164,7 @@ fn field_end(s: &[u8], start: usize, q: Quoting) -> Option<FieldEnd> {
 /// Read a t-string literal from its opening quote; returns the body and, if it was
 /// triple-quoted, its quote character. Inside a field neither quotes nor newlines end the literal; in a raw
 /// literal a backslash escapes nothing, not even the quote.
-fn read_body(cur: &mut Cursor<'_>, raw: bool) -> (Vec<u8>, Quoting, BodyEnd) {
+fn read_body(cur: &mut Cursor, raw: bool) -> (Vec<u8>, Quoting, BodyEnd) {
     let quote = cur.peek(0).unwrap_or(b'"');
     let triple = cur.peek(1) == Some(quote) && cur.peek(2) == Some(quote);
     let q = Quoting { quote, triple, raw };
@@ -248,7 +270,7 @@ fn split_field(body: &[u8], start: usize, end: &FieldEnd, piece: &mut Vec<u8>) -
     if body[i] == b':' {
         let s = body.get(i + 1..end.close)?;
         if s.contains(&b'{') {
-            fstring::split(s)?;
+            fstring::split(s, false)?;
         }
         spec = Some(s.to_vec());
     }
@@ -311,6 +333,8 @@ fn continuations(raw: &[u8]) -> u32 {
 /// One literal of a run that starts with a t-string.
 enum Literal {
     Template(Template),
+    /// A plain (not f-, not bytes) literal's decoded value.
+    Plain(Vec<u8>),
     Other,
 }
 
@@ -320,10 +344,11 @@ fn decode(raw: &[u8], raw_prefix: bool) -> Result<Option<Vec<u8>>, LexError> {
     Ok((!d.invalid).then_some(d.value))
 }
 
-impl Lexer<'_> {
+impl Lexer {
     /// Lex a run of adjacent literals whose first one is a t-string (the cursor is on its
     /// prefix). Returns false when an error was raised.
-    pub(super) fn lex_template_run(&mut self, line: u32, col: u32) -> bool {
+    /// `lead` holds the decoded values of the plain literals before the first t-string.
+    pub(super) fn lex_template_run(&mut self, line: u32, col: u32, lead: &[u8]) -> bool {
         let mut run: Vec<(Literal, bool)> = Vec::new();
         while string::starts_literal(&self.cur, true) {
             let prefix = string::read_prefix(&self.cur, true);
@@ -349,7 +374,7 @@ impl Lexer<'_> {
                 }
             } else {
                 let keep = prefix.raw || prefix.fstring;
-                let piece = string::read_literal(&mut self.cur, keep, false);
+                let piece = string::read_literal(&mut self.cur, keep, false, prefix.raw);
                 if let Some(e) = piece.raise {
                     return self.raise(e, line, col);
                 }
@@ -357,17 +382,39 @@ impl Lexer<'_> {
                     self.push(TokenKind::LonelyStringOpen, line, col, Vec::new());
                     return true;
                 }
-                // An empty plain literal adds nothing to the token and is ignored.
-                if prefix.fstring || !piece.value.is_empty() {
+                if prefix.fstring {
+                    // An f-string is read (and found malformed) before the mix fails.
+                    if let Err(e) = fstring_piece_error(&piece.value, prefix.raw) {
+                        return self.raise(e, line, col);
+                    }
                     run.push((Literal::Other, prefix.raw));
+                } else if piece.invalid {
+                    // A bad escape makes the whole run one invalid token.
+                    self.push(TokenKind::Invalid, line, col, Vec::new());
+                    return true;
+                } else if !piece.value.is_empty() {
+                    // An empty plain literal adds nothing to the token and is ignored.
+                    run.push((Literal::Plain(piece.value), prefix.raw));
                 }
             }
             self.skip_blanks(true);
         }
         let (at_line, at_col) = (self.cur.line, self.cur.col);
+        // Plain literals after the last t-string: mpy-cross puts their decoded values, as
+        // source text, right after that t-string's last piece (`t"a{x}b" ", 5"` makes the
+        // pieces `('a', 'b', 5)`, `"'c'"` makes `'bc'`, `"c"` is a syntax error).
+        let last_t = run
+            .iter()
+            .rposition(|(lit, _)| matches!(lit, Literal::Template(_)))
+            .unwrap_or(0);
+        let mut extra = Vec::new();
         let cascade = run.iter().enumerate().all(|(k, (lit, _))| match lit {
-            Literal::Template(t) => k + 1 == run.len() || t.fields.is_empty(),
-            Literal::Other => false,
+            Literal::Template(t) => k == last_t || t.fields.is_empty(),
+            Literal::Plain(v) if k > last_t => {
+                extra.extend_from_slice(v);
+                true
+            }
+            Literal::Plain(_) | Literal::Other => false,
         });
         let mut decoded = Vec::with_capacity(run.len());
         for (lit, raw) in &run {
@@ -384,6 +431,18 @@ impl Lexer<'_> {
             self.push(TokenKind::Invalid, at_line, at_col, Vec::new());
             return true;
         }
+        // Plain literals before the first t-string are source text right after the name
+        // (`", 7 #" t"b"` is the tuple `__template__, 7`, the rest commented out).
+        let at_line = match lead {
+            [] => at_line,
+            _ => match self.emit_inserted(lead, at_line, at_col, 0) {
+                Some(lines) => {
+                    self.cur.line += lines;
+                    at_line + lines
+                }
+                None => return true,
+            },
+        };
         self.push(TokenKind::DelParenOpen, at_line, at_col, Vec::new());
         let last = decoded.len() - 1;
         let mut at = at_line;
@@ -406,10 +465,10 @@ impl Lexer<'_> {
         let at_line = at;
         if let Some(t) = run.iter().rev().find_map(|(lit, _)| match lit {
             Literal::Template(t) => Some(t),
-            Literal::Other => None,
+            Literal::Plain(_) | Literal::Other => None,
         }) {
             let closed = last == 0;
-            if !self.emit_template(t, &decoded[last], at_line, at_col, closed) {
+            if !self.emit_template(t, &decoded[last], (at_line, at_col), &extra, closed) {
                 return true;
             }
             if !closed {
@@ -476,7 +535,7 @@ impl Lexer<'_> {
                 None => Spec::Plain(Vec::new(), 0),
                 Some(s) if s.contains(&b'{') => {
                     // `split_field` checked that the spec splits.
-                    let (fmt, args) = fstring::split(s).unwrap_or_default();
+                    let (fmt, args) = fstring::split(s, false).unwrap_or_default();
                     match decode(&fmt, raw)? {
                         Some(_) if args.iter().any(|a| a.is_empty()) => Spec::Malformed,
                         Some(_) if args.iter().any(|a| a.contains(&b'\n')) => Spec::Broken,
@@ -503,15 +562,15 @@ impl Lexer<'_> {
         &mut self,
         t: &Template,
         d: &Decoded,
-        line: u32,
-        col: u32,
+        (line, col): (u32, u32),
+        extra: &[u8],
         close: bool,
     ) -> bool {
         self.push(TokenKind::DelParenOpen, line, col, Vec::new());
         // The tokens after a piece that counts extra lines move down (line tables show it
         // through the tuple's line).
         let mut at = line;
-        for (p, shift) in &d.pieces {
+        for (k, (p, shift)) in d.pieces.iter().enumerate() {
             let p = match p {
                 Ok(p) => p,
                 Err(offset) => {
@@ -521,6 +580,12 @@ impl Lexer<'_> {
             };
             self.push(TokenKind::String, at, col, p.clone());
             at += shift;
+            if !extra.is_empty() && k + 1 == d.pieces.len() {
+                match self.emit_inserted(extra, at, col, 2) {
+                    Some(lines) => at += lines,
+                    None => return false,
+                }
+            }
             self.push(TokenKind::DelComma, at, col, Vec::new());
         }
         self.push(TokenKind::DelParenClose, at, col, Vec::new());
@@ -552,18 +617,7 @@ impl Lexer<'_> {
             );
             // mpy-cross lexes the expression with its main lexer, so a bracket the text
             // leaves open (`{(x:1}` splits at the colon) keeps later newlines skipped.
-            self.brackets += self.out.tokens[before..]
-                .iter()
-                .map(|t| match t.kind {
-                    TokenKind::DelParenOpen
-                    | TokenKind::DelBracketOpen
-                    | TokenKind::DelBraceOpen => 1,
-                    TokenKind::DelParenClose
-                    | TokenKind::DelBracketClose
-                    | TokenKind::DelBraceClose => -1,
-                    _ => 0,
-                })
-                .sum::<i64>();
+            self.brackets += fstring::open_brackets(&self.out.tokens[before..]);
             if f.text.contains(&b'#') && self.comment_ate_rest(&src) {
                 // In mpy-cross the comment runs to the end of the injected text and on to the
                 // end of the source line: the rest of the template vanishes and its call
@@ -628,7 +682,82 @@ impl Lexer<'_> {
     }
 }
 
-impl Lexer<'_> {
+/// A syntax error an f-string literal inside a t-string run raises as it is read: a bad
+/// `\N{...}` escape in its text, or a field with no expression.
+fn fstring_piece_error(body: &[u8], raw: bool) -> Result<(), LexError> {
+    if let Some((fmt, _)) = fstring::split(body, raw) {
+        string::decode(&fmt, false, raw)?;
+        if fstring::empty_fields(body, raw) == fstring::EmptyFields::Malformed {
+            return Err(LexError::MalformedFString);
+        }
+    }
+    Ok(())
+}
+
+impl Lexer {
+    /// Push the tokens of `extra` (plain literal values in a t-string run), lexed as source
+    /// at line `at`: a string first joins a string token just pushed (a t-string's last
+    /// piece). Returns the newlines `extra` holds, or `None` if lexing must stop (an error
+    /// was raised, or a comment swallowed the rest of the template, leaving `open`
+    /// brackets of it open).
+    fn emit_inserted(&mut self, extra: &[u8], at: u32, col: u32, open: i64) -> Option<u32> {
+        let mut src = Vec::with_capacity(extra.len() + 2);
+        src.push(b'(');
+        src.extend_from_slice(extra);
+        src.push(b')');
+        let toks = tokenize_nested(&src, self.opts, self.nesting + 1);
+        if let Some((e, l, _)) = toks.raise {
+            self.raise(e, at + l.saturating_sub(1), col);
+            return None;
+        }
+        if toks
+            .tokens
+            .iter()
+            .any(|t| t.kind == TokenKind::LonelyStringOpen)
+        {
+            // mpy-cross runs the literal on through the rest of the template (not modelled).
+            self.push(TokenKind::Invalid, at, col, Vec::new());
+            return None;
+        }
+        let comment_ate_rest = extra.contains(&b'#') && self.comment_ate_rest(&src);
+        let mut toks: Vec<Token> = toks
+            .tokens
+            .into_iter()
+            .filter(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::End))
+            .collect();
+        // Drop the parentheses added around the text.
+        if toks
+            .last()
+            .is_some_and(|t| t.kind == TokenKind::DelParenClose)
+        {
+            toks.pop();
+        }
+        let mut toks = toks.into_iter().skip(1).peekable();
+        if let (Some(first), Some(piece)) = (toks.peek(), self.out.tokens.last_mut()) {
+            if first.kind == TokenKind::String && piece.kind == TokenKind::String {
+                piece.text.extend_from_slice(&first.text);
+                toks.next();
+            }
+        }
+        let before = self.out.tokens.len();
+        self.out.tokens.extend(toks.map(|mut t| {
+            t.line = at + t.line.saturating_sub(1);
+            t.col = col;
+            t
+        }));
+        // Brackets the text leaves open stay open for what follows.
+        self.brackets += fstring::open_brackets(&self.out.tokens[before..]);
+        if comment_ate_rest {
+            // The comment runs on through the rest of the template and the source line.
+            self.brackets += open;
+            while !self.cur.at_end() && !self.cur.is(b'\n') {
+                self.cur.bump();
+            }
+            return None;
+        }
+        Some(u32::try_from(extra.iter().filter(|&&b| b == b'\n').count()).unwrap_or(u32::MAX))
+    }
+
     /// Whether a comment in `(text)` swallows the closing parenthesis (tokenising it without
     /// that parenthesis gives the same tokens).
     fn comment_ate_rest(&self, src: &[u8]) -> bool {
