@@ -8,7 +8,18 @@ use std::path::{Path, PathBuf};
 ///
 /// The file gets the permissions an ordinary create would give it (0666 less the umask), or
 /// keeps those of the file it replaces.
+///
+/// A target that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a named pipe)
+/// is written in place: renaming over it would replace the device node itself, which for
+/// `-o /dev/null` run as root destroys the machine's `/dev/null`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() && !meta.is_dir() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            f.write_all(bytes)?;
+            return f.flush();
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -131,6 +142,31 @@ pub fn replace_dir(staged: &Path, target: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: `portlib compile -o /dev/null` (run as root) renamed its temporary file over
+    /// `/dev/null`, leaving a regular file there.
+    #[cfg(unix)]
+    #[test]
+    fn write_atomic_writes_into_a_device_or_pipe_instead_of_replacing_it() {
+        use std::os::unix::fs::FileTypeExt;
+        write_atomic(Path::new("/dev/null"), b"discarded").unwrap();
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert!(meta.file_type().is_char_device(), "{meta:?}");
+
+        // A named pipe keeps being a pipe, and its reader gets the bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.as_ref().is_ok_and(|s| s.success()), "mkfifo: {made:?}");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        let meta = std::fs::metadata(&fifo).unwrap();
+        assert!(meta.file_type().is_fifo(), "{meta:?}");
+    }
 
     #[test]
     fn write_atomic_replaces_and_leaves_no_temp() {
