@@ -167,8 +167,32 @@ pub fn compile(
     // The tree walk recurses once per nesting level, so it runs where the stack is large.
     walker::on_large_stack(move || -> Result<Vec<u8>, CompileError> {
         let mut c = Compiler::new(name.as_bytes(), &opts);
-        c.run(&tree)?;
-        let file = c.em.finish(0)?;
+        let file = c
+            .run(&tree)
+            .and_then(|()| Ok(c.em.finish(0)?))
+            .map_err(|e| match e {
+                // mpy-cross's own name for it; the same files fail for a long flat body
+                // (4,095 `y = z` lines under one `if` compile, 4,096 do not), but nested blocks
+                // still fail a few levels earlier here than there (see the nesting fixtures).
+                CompileError::Internal(EmitError::JumpTooFar { .. }) => CompileError::Python {
+                    exception: "RuntimeError".into(),
+                    message: "bytecode overflow".into(),
+                    line: 0,
+                    col: None,
+                },
+                other => other,
+            })?;
+        // mpy-cross checks its stack while saving, after the whole file compiled: only
+        // constants that reach the file count, and the error has no line.
+        let deepest = file.objects.iter().map(format::Const::number_depth).max();
+        if deepest.unwrap_or(0) > format::constant::MAX_SAVED_NUMBER_DEPTH {
+            return Err(CompileError::Python {
+                exception: "RuntimeError".into(),
+                message: "maximum recursion depth exceeded".into(),
+                line: 0,
+                col: None,
+            });
+        }
         Ok(file.to_bytes())
     })
 }
