@@ -72,6 +72,10 @@ impl Const {
     /// constant: 0 for a number itself or a constant with none, 1 for `(1,)`. Iterative, so
     /// any depth is safe on any stack.
     pub fn number_depth(&self) -> usize {
+        if !matches!(self, Const::Tuple(_)) {
+            // Most entries; no walk (and no allocation) for them.
+            return 0;
+        }
         let mut deepest = 0;
         let mut pending = vec![(self, 0)];
         while let Some((c, enclosing)) = pending.pop() {
