@@ -83,6 +83,19 @@ pub fn source(kind: &str, n: usize) -> String {
         "flat_if" => format!("if x:\n{}", " y = z\n".repeat(n)),
         "flat_while" => format!("while x:\n{}", " y = z\n".repeat(n)),
         "nested_for" => blocks(n, "for x in y:"),
+        "nested_if" => blocks(n, "if x:"),
+        "nested_while" => blocks(n, "while x:"),
+        "nested_with" => blocks(n, "with x:"),
+        "nested_try" => {
+            let mut s = blocks(n, "try:");
+            for d in (0..n).rev() {
+                s.push_str(&format!("{0}except:\n{0} pass\n", " ".repeat(d)));
+            }
+            s
+        }
+        "and_chain" => format!("x = {}y\n", "y and ".repeat(n)),
+        "comparison_chain" => format!("x = {}y\n", "y < ".repeat(n)),
+        "conditional_chain" => format!("x = {}y\n", "y if y else ".repeat(n)),
         other => panic!("no generator for kind {other:?} of thresholds.tsv"),
     }
 }

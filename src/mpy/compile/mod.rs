@@ -171,9 +171,8 @@ pub fn compile(
             .run(&tree)
             .and_then(|()| Ok(c.em.finish(0)?))
             .map_err(|e| match e {
-                // mpy-cross's own name for it; the same files fail for a long flat body
-                // (4,095 `y = z` lines under one `if` compile, 4,096 do not), but nested blocks
-                // still fail a few levels earlier here than there (see the nesting fixtures).
+                // mpy-cross's name for a jump that does not fit once the code is final; the
+                // same files fail (tests/fixtures/mpy-nesting: long bodies, nested blocks).
                 CompileError::Internal(EmitError::JumpTooFar { .. }) => CompileError::Python {
                     exception: "RuntimeError".into(),
                     message: "bytecode overflow".into(),
