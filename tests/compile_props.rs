@@ -299,7 +299,7 @@ fn soup() -> impl Strategy<Value = String> {
 
 /// Deep nesting of blocks, brackets or both: where recursion limits and stack use live.
 fn deep() -> impl Strategy<Value = String> {
-    (0u8..4, 1usize..400).prop_map(|(kind, depth)| match kind {
+    (0u8..5, 1usize..400).prop_map(|(kind, depth)| match kind {
         0 => {
             let mut src = String::new();
             for d in 0..depth.min(120) {
@@ -312,6 +312,8 @@ fn deep() -> impl Strategy<Value = String> {
         }
         1 => format!("x = {}1{}\n", "(".repeat(depth), ")".repeat(depth)),
         2 => format!("x = {}\n", "-".repeat(depth) + "1"),
+        // Constant tuples around a number: rejected past 709 levels when saved.
+        3 => format!("x = {}1{}\n", "(".repeat(depth * 3), ",)".repeat(depth * 3)),
         _ => format!("x = {}0{}\n", "[lambda: ".repeat(depth), "]".repeat(depth)),
     })
 }

@@ -95,3 +95,28 @@ fn port_sources_are_byte_identical() {
     // The port must compile: a reject on both sides is still a broken module.
     assert_eq!(c.both_reject, 0, "{}", report.failures(3));
 }
+
+#[path = "support/nesting.rs"]
+mod nesting;
+
+#[test]
+fn nesting_thresholds_match_mpy_cross() {
+    // Both sides of every limit of `tests/fixtures/mpy-nesting/`: the same bytes at the
+    // deepest accepted level, both reject one level deeper.
+    let tmp = tempfile::tempdir().unwrap();
+    let table = nesting::thresholds();
+    for t in &table {
+        for n in [t.accepted, t.accepted + 1] {
+            let path = tmp.path().join(format!("{}_{n}.py", t.kind));
+            std::fs::write(&path, nesting::source(&t.kind, n)).expect("write a source");
+        }
+    }
+    let report = check(tmp.path());
+    assert_passes("nesting thresholds", &report);
+    let c = report.counts();
+    assert_eq!(
+        (c.files, c.accepted, c.both_reject),
+        (2 * table.len(), table.len(), table.len()),
+        "{c:?}"
+    );
+}

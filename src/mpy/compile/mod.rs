@@ -167,8 +167,31 @@ pub fn compile(
     // The tree walk recurses once per nesting level, so it runs where the stack is large.
     walker::on_large_stack(move || -> Result<Vec<u8>, CompileError> {
         let mut c = Compiler::new(name.as_bytes(), &opts);
-        c.run(&tree)?;
-        let file = c.em.finish(0)?;
+        let file = c
+            .run(&tree)
+            .and_then(|()| Ok(c.em.finish(0)?))
+            .map_err(|e| match e {
+                // mpy-cross's name for a jump that does not fit once the code is final; the
+                // same files fail (tests/fixtures/mpy-nesting: long bodies, nested blocks).
+                CompileError::Internal(EmitError::JumpTooFar { .. }) => CompileError::Python {
+                    exception: "RuntimeError".into(),
+                    message: "bytecode overflow".into(),
+                    line: 0,
+                    col: None,
+                },
+                other => other,
+            })?;
+        // mpy-cross checks its stack while saving, after the whole file compiled: only
+        // constants that reach the file count, and the error has no line.
+        let deepest = file.objects.iter().map(format::Const::number_depth).max();
+        if deepest.unwrap_or(0) > format::constant::MAX_SAVED_NUMBER_DEPTH {
+            return Err(CompileError::Python {
+                exception: "RuntimeError".into(),
+                message: "maximum recursion depth exceeded".into(),
+                line: 0,
+                col: None,
+            });
+        }
         Ok(file.to_bytes())
     })
 }

@@ -211,6 +211,9 @@ struct PassState {
     last_line_offset: usize,
     children: Vec<ScopeId>,
     prev_sizes: Option<(usize, usize)>,
+    /// The first jump of this pass too far for its encoding. Only the pass whose code is
+    /// kept reports it: label positions of earlier passes may still be too far apart.
+    too_far: Option<EmitError>,
 }
 
 /// The emitter for one file.
@@ -302,6 +305,7 @@ impl Emitter {
             last_line_offset: 0,
             children: Vec::new(),
             prev_sizes,
+            too_far: None,
         });
         self.open = true;
     }
@@ -325,6 +329,9 @@ impl Emitter {
         let sizes = (s.code.len(), s.lines.encoded_len());
         if s.prev_sizes != Some(sizes) {
             return Ok(PassEnd::RepeatEmit);
+        }
+        if let Some(e) = s.too_far.clone() {
+            return Err(e);
         }
         let info = &s.info;
         let arg_names = info
@@ -523,14 +530,16 @@ impl Emitter {
             let d = target as i64 - here as i64 - 2;
             let off: JumpOffset = sized_jump(signed, d);
             if !encode_jump(signed, off, &mut s.code) {
-                s.code.truncate(here);
-                let scope = s.scope;
-                self.fail(EmitError::JumpTooFar {
-                    scope,
-                    offset: here,
-                    distance: d,
-                });
-                return;
+                // Keep the widest size so that later labels move as little as possible, as
+                // if it fitted; whether it does in the end is for the last pass to say.
+                s.code.extend_from_slice(&[0xFF, 0x7F]);
+                if s.too_far.is_none() {
+                    s.too_far = Some(EmitError::JumpTooFar {
+                        scope: s.scope,
+                        offset: here,
+                        distance: d,
+                    });
+                }
             }
         }
         s.code.extend(extra);

@@ -12,8 +12,19 @@ use rustc_hash::FxHashMap;
 use super::varint::encode_vuint;
 use super::{read_nul_terminated, MpyError, Reader};
 
-/// Tuples nest at most this deep in files this reader accepts (the compiler never gets near).
-const MAX_DEPTH: usize = 64;
+/// The deepest a number may sit inside constant tuples when mpy-cross 1.29 saves them: an
+/// int, float or complex enclosed by 710 tuples fails with `RuntimeError: maximum recursion
+/// depth exceeded`. Measured: `((…(1,),…),)` 709 levels deep saves and 710 does not, with
+/// any number type, any other items and any code around it; tuples of only strings, bytes,
+/// `None`, `True`, `...` or empty tuples save at any depth the parser reaches (mpy-cross
+/// checks its stack while it writes a number's text, not while it walks the tuples).
+/// [`Const::number_depth`] counts the levels.
+pub const MAX_SAVED_NUMBER_DEPTH: usize = 709;
+
+/// Tuples nest at most this deep in files this reader accepts: as deep as both compilers
+/// write tuples holding numbers (tuples of only strings and the like may be deeper there, but
+/// reading those recursively would need a larger stack than a reader's thread may have).
+const MAX_DEPTH: usize = MAX_SAVED_NUMBER_DEPTH;
 
 /// One constant object.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -55,6 +66,28 @@ impl Const {
             Const::Complex(_) => 9,
             Const::Tuple(_) => 10,
         }
+    }
+
+    /// How many tuples enclose the most deeply nested number (int, float or complex) of this
+    /// constant: 0 for a number itself or a constant with none, 1 for `(1,)`. Iterative, so
+    /// any depth is safe on any stack.
+    pub fn number_depth(&self) -> usize {
+        if !matches!(self, Const::Tuple(_)) {
+            // Most entries; no walk (and no allocation) for them.
+            return 0;
+        }
+        let mut deepest = 0;
+        let mut pending = vec![(self, 0)];
+        while let Some((c, enclosing)) = pending.pop() {
+            match c {
+                Const::Int(_) | Const::Float(_) | Const::Complex(_) => {
+                    deepest = deepest.max(enclosing);
+                }
+                Const::Tuple(items) => pending.extend(items.iter().map(|i| (i, enclosing + 1))),
+                _ => {}
+            }
+        }
+        deepest
     }
 
     /// Append the entry (type code and payload, tuples recursively).
@@ -309,11 +342,30 @@ mod tests {
                 what: "int"
             })
         ));
-        let deep: Vec<u8> = std::iter::repeat_n([0x0A, 0x01], 100).flatten().collect();
+        let deep: Vec<u8> = std::iter::repeat_n([0x0A, 0x01], MAX_DEPTH + 2)
+            .flatten()
+            .collect();
         assert!(matches!(
             Const::decode(&mut Reader::new(&deep, 0)),
             Err(MpyError::TooDeep { .. })
         ));
+    }
+
+    #[test]
+    fn number_depth_counts_tuples_around_numbers_only() {
+        let nest = |leaf: Const, n: usize| (0..n).fold(leaf, |c, _| Const::Tuple(vec![c]));
+        assert_eq!(Const::Int("1".into()).number_depth(), 0);
+        assert_eq!(nest(Const::Int("1".into()), 709).number_depth(), 709);
+        assert_eq!(nest(Const::Complex("1j".into()), 3).number_depth(), 3);
+        assert_eq!(nest(Const::Str(b"a".to_vec()), 900).number_depth(), 0);
+        assert_eq!(nest(Const::Tuple(vec![]), 900).number_depth(), 0);
+        // The deepest number counts, wherever it sits.
+        let mixed = Const::Tuple(vec![
+            nest(Const::Float("1.5".into()), 2),
+            Const::Int("2".into()),
+            nest(Const::None, 5),
+        ]);
+        assert_eq!(mixed.number_depth(), 3);
     }
 
     #[test]
