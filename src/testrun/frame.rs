@@ -425,6 +425,27 @@ fn decode_event(line: &[u8]) -> Result<Event, &'static str> {
     })
 }
 
+/// One event line as the runner writes it (fields without characters that need escaping),
+/// for tests that script a runner's output.
+#[cfg(test)]
+pub(crate) fn test_event(fields: &[&str]) -> String {
+    format!("\x1e@portlib:{}\n", fields.join("\t"))
+}
+
+/// The runner's `hello` event of a 32-bit MicroPython with a 192K heap, for scripted runs.
+#[cfg(test)]
+pub(crate) fn test_hello() -> String {
+    test_event(&[
+        "hello",
+        "1",
+        "micropython",
+        "3.4.0",
+        "180000",
+        "9000",
+        "2147483647",
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -449,24 +449,13 @@ pub fn collect(name: &str, run: &VmRun) -> ModuleResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(fields: &[&str]) -> String {
-        format!("\x1e@portlib:{}\n", fields.join("\t"))
-    }
+    use crate::testrun::frame::{test_event as event, test_hello};
 
     #[test]
     fn an_error_that_escapes_a_running_case_is_that_cases_error() {
         let id = "test.test_x.T.test_crash";
         let output = [
-            event(&[
-                "hello",
-                "1",
-                "micropython",
-                "3.4.0",
-                "180000",
-                "9000",
-                "2147483647",
-            ]),
+            test_hello(),
             event(&["import", "test.test_x", "9000", "180000"]),
             event(&["imported", "test.test_x", "9500", "179500", "1"]),
             event(&["start", id]),

@@ -61,18 +61,10 @@ fn mp_fresh() -> Vec<Step> {
 
 /// A runner's events for a module with one passing test.
 fn passing_run(module: &str) -> String {
-    let ev = |fields: &[&str]| format!("\x1e@portlib:{}\n", fields.join("\t"));
+    let ev = crate::testrun::frame::test_event;
     let id = format!("{module}.T.test_ok");
     [
-        ev(&[
-            "hello",
-            "1",
-            "micropython",
-            "3.4.0",
-            "180000",
-            "9000",
-            "2147483647",
-        ]),
+        crate::testrun::frame::test_hello(),
         ev(&["import", module, "9000", "180000"]),
         ev(&["imported", module, "9500", "179500", "3"]),
         ev(&["start", &id]),
