@@ -114,21 +114,22 @@ static mp_obj_t time_sleep(mp_obj_t seconds_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(time_sleep_obj, time_sleep);
 
-static mp_obj_t time_sleep_ms(mp_obj_t ms_in) {
-    mp_int_t ms = mp_obj_get_int(ms_in);
-    if (ms > 0) {
-        sleep_ns((uint64_t)ms * 1000000);
+// sleep_ms/sleep_us: an integer count of units; zero or less returns at once.
+static mp_obj_t sleep_units(mp_obj_t count_in, uint64_t ns_per_unit) {
+    mp_int_t count = mp_obj_get_int(count_in);
+    if (count > 0) {
+        sleep_ns((uint64_t)count * ns_per_unit);
     }
     return mp_const_none;
+}
+
+static mp_obj_t time_sleep_ms(mp_obj_t ms_in) {
+    return sleep_units(ms_in, 1000000);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(time_sleep_ms_obj, time_sleep_ms);
 
 static mp_obj_t time_sleep_us(mp_obj_t us_in) {
-    mp_int_t us = mp_obj_get_int(us_in);
-    if (us > 0) {
-        sleep_ns((uint64_t)us * 1000);
-    }
-    return mp_const_none;
+    return sleep_units(us_in, 1000);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(time_sleep_us_obj, time_sleep_us);
 
